@@ -1,0 +1,5 @@
+"""`python -m fabric_inspect` runs the CLI."""
+
+from fabric_inspect.cli import main
+
+main()

@@ -1,0 +1,51 @@
+"""The `fabric-inspect` command: a typer app whose command groups live in sibling modules.
+
+Each module here parses options, builds configuration dataclasses and calls library code; heavy
+libraries (cv2, onnxruntime, torch) are imported inside the command functions so that
+`fabric-inspect --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from fabric_inspect import __version__
+from fabric_inspect.cli import data, doctor, model, report, run, synth
+from fabric_inspect.cli._common import configure_logging
+
+app = typer.Typer(
+    name="fabric-inspect",
+    help="Find weaving defects in fabric, in real time, with a small CNN in ONNX.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"fabric-inspect {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show progress logs."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    ctx.obj = {"debug": debug}
+    configure_logging(logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING)
+
+
+for _module in (doctor, synth, data, model, run, report):
+    _module.register(app)
+
+
+def main() -> None:
+    app()

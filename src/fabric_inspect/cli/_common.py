@@ -1,0 +1,51 @@
+"""What every command shares: turning library errors into one clear red line and an exit code."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import click
+import typer
+
+from fabric_inspect.errors import FabricInspectError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def configure_logging(level: int) -> None:
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("fabric_inspect").setLevel(level)
+
+
+def _debug_enabled() -> bool:
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return False
+    obj = ctx.find_root().obj
+    return bool(isinstance(obj, dict) and obj.get("debug"))
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one red line to stderr and return the Exit to raise."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def handles_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a command so a FabricInspectError becomes one line on stderr and a non-zero exit."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except FabricInspectError as err:
+            if _debug_enabled():
+                raise
+            raise fail(str(err), err.exit_code) from None
+
+    return wrapper
