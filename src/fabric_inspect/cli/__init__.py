@@ -12,7 +12,7 @@ import logging
 import typer
 
 from fabric_inspect import __version__
-from fabric_inspect.cli import data, doctor, model, report, run, synth
+from fabric_inspect.cli import bench, data, demo, doctor, evaluate, model, report, run, synth
 from fabric_inspect.cli._common import configure_logging
 
 app = typer.Typer(
@@ -32,18 +32,16 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    ctx: typer.Context,
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show progress logs."),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    ctx.obj = {"debug": debug}
     configure_logging(logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING)
 
 
-for _module in (doctor, synth, data, model, run, report):
+for _module in (demo, run, synth, data, model, evaluate, report, bench, doctor):
     _module.register(app)
 
 

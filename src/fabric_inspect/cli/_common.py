@@ -8,7 +8,6 @@ import sys
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-import click
 import typer
 
 from fabric_inspect.errors import FabricInspectError
@@ -23,11 +22,8 @@ def configure_logging(level: int) -> None:
 
 
 def _debug_enabled() -> bool:
-    ctx = click.get_current_context(silent=True)
-    if ctx is None:
-        return False
-    obj = ctx.find_root().obj
-    return bool(isinstance(obj, dict) and obj.get("debug"))
+    """`--debug` sets the package logger to DEBUG; then errors show their traceback too."""
+    return logging.getLogger("fabric_inspect").isEnabledFor(logging.DEBUG)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
