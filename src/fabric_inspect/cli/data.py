@@ -1,9 +1,59 @@
-"""CLI commands: data (filled in by its issue)."""
+"""`fabric-inspect data ...`: look at labeled datasets (check: summary and every problem found)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from fabric_inspect.cli._common import handles_errors
+from fabric_inspect.errors import InputError
+
+FORMAT_HELP = "Dataset layout: auto|labeled|folders|mvtec|aitex (auto tells them apart by folder names)."
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    data_app = typer.Typer(help="Check labeled datasets (own format, image folders, MVTec AD, AITEX).")
+    data_app.command(
+        "check",
+        help="Decode every image and mask of a dataset; print a summary and every problem found. "
+        "Exit code 2 if there is any problem.",
+    )(check)
+    app.add_typer(data_app, name="data")
+
+
+@handles_errors
+def check(
+    path: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print problems only.")] = False,
+) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fabric_inspect.datasets.check import check_dataset, summary_lines
+
+    err = Console(stderr=True)
+    columns = (TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
+        task = bar.add_task("check", total=None)
+        report = check_dataset(
+            path, fmt, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    if not quiet:
+        for line in summary_lines(report):
+            typer.echo(line)
+        if report.notes:
+            typer.echo(f"notes ({len(report.notes)}, handled):")
+            for note in report.notes:
+                typer.echo(f"  {note}")
+    if report.ok:
+        typer.echo("problems  none")
+        return
+    typer.echo(f"problems ({len(report.problems)}):")
+    for problem in report.problems:
+        typer.echo(f"  {problem}")
+    count = len(report.problems)
+    what = "1 problem" if count == 1 else f"{count} problems"
+    raise InputError(f"dataset {path} has {what} (listed above); fix them and re-run")

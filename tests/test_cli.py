@@ -1,0 +1,45 @@
+"""The command shell: version, doctor, and a light import (so `--help` stays fast)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from fabric_inspect import __version__
+from fabric_inspect.cli import app
+
+runner = CliRunner()
+
+
+def test_version_prints_package_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert __version__ in result.output
+
+
+def test_doctor_reports_cv2_build_display_and_providers():
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.output
+    for key in ("cv2 build", "display", "onnx providers", "onnxruntime", "numpy"):
+        assert key in result.output
+    assert "CPUExecutionProvider" in result.output
+
+
+def test_importing_the_cli_loads_no_heavy_library():
+    code = (
+        "import sys, fabric_inspect.cli; "
+        "heavy = [m for m in ('torch', 'cv2', 'onnxruntime', 'albumentations', 'matplotlib') "
+        "if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_unknown_command_exits_non_zero():
+    proc = subprocess.run(
+        [sys.executable, "-m", "fabric_inspect", "no-such-command"], capture_output=True, text=True
+    )
+    assert proc.returncode != 0
+    assert "no-such-command" in proc.stderr
