@@ -1,9 +1,28 @@
-"""CLI commands: demo (filled in by its issue)."""
+"""`fabric-inspect demo`: render a synthetic roll, inspect it with the shipped model, grade it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from fabric_inspect.cli._common import handles_errors
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    app.command(help="Render a synthetic roll, inspect it with the shipped model, and write its report.")(
+        demo
+    )
+
+
+@handles_errors
+def demo(
+    out: Path = typer.Option(Path("demo-out"), "--out", "-o", help="Folder for every output."),
+    seconds: float = typer.Option(20.0, "--seconds", help="Length of the synthetic roll video."),
+    seed: int = typer.Option(7, "--seed", help="Seed of the synthetic roll."),
+) -> None:
+    from fabric_inspect.demo import DemoConfig, describe, run_demo
+
+    result = run_demo(DemoConfig(out=out, seconds=seconds, seed=seed))
+    for line in describe(result):
+        typer.echo(line)

@@ -1,9 +1,169 @@
-"""CLI commands: model (filled in by its issue)."""
+"""`fabric-inspect train` and `fabric-inspect export`: build the defect model (needs the train extra)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from fabric_inspect.cli._common import handles_errors
+from fabric_inspect.errors import ConfigError, InputError
+
+SYNTH_VAL_SEED = 3999  # write_dataset seed of the synthetic validation set (see training/data.py)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
+    app.command(help="Train or fine-tune the defect model, calibrate its threshold, export model.onnx.")(
+        train
+    )
+    app.command(help="Export a training checkpoint (.pt) to one self-contained, parity-checked .onnx file.")(
+        export
+    )
+
+
+def _need_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "training and export need the train extra (torch); "
+            "install it with `pip install 'fabric-inspect[train]'`"
+        ) from None
+
+
+@handles_errors
+def train(
+    out: Annotated[Path, typer.Option("--out", help="Run folder (model.onnx, weights.pt, metrics, curve).")],
+    data: Annotated[Path | None, typer.Option("--data", help="Dataset folder to train on.")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Dataset format: auto|labeled|folders|mvtec|aitex.")
+    ] = "auto",
+    synthetic: Annotated[
+        bool, typer.Option("--synthetic", help="Train on synthetic fabric made on the fly.")
+    ] = False,
+    preset_name: Annotated[str, typer.Option("--preset", help="Recipe: default|finetune|quick.")] = "default",
+    init: Annotated[
+        str | None, typer.Option("--init", help="Start from 'default' (shipped model) or a .pt.")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs (overrides the preset).")] = None,
+    steps: Annotated[
+        int | None, typer.Option("--steps", help="Steps per epoch (overrides the preset).")
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Crops per step.")] = None,
+    crop: Annotated[
+        int | None, typer.Option("--crop", help="Training crop side in pixels (multiple of 8).")
+    ] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Random seed (split, crops, synthetic images).")
+    ] = None,
+    threads: Annotated[int | None, typer.Option("--threads", help="CPU threads for torch.")] = None,
+    grey: Annotated[
+        bool, typer.Option("--grey", help="Train a greyscale (HW input) model instead of BGR.")
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run in --out from its last.pt.")
+    ] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    from fabric_inspect.training.config import preset
+
+    if synthetic == (data is not None):
+        raise ConfigError("give exactly one of --data DIR or --synthetic")
+    if data is not None and not data.is_dir():
+        raise InputError(
+            f"--data {data} is not a folder; give a dataset folder (see `fabric-inspect data check`)"
+        )
+    if resume and init is not None:
+        raise ConfigError("--resume continues a run as it was started; leave out --init")
+    if resume and not (out / "last.pt").is_file():
+        raise InputError(f"--resume: {out / 'last.pt'} does not exist; start the run without --resume first")
+    config = preset(preset_name).with_overrides(
+        epochs=epochs,
+        steps_per_epoch=steps,
+        batch_size=batch_size,
+        crop=crop,
+        lr=lr,
+        seed=seed,
+        threads=threads,
+        color=False if grey else None,
+    )
+    if init is not None and init != "default" and not Path(init).is_file():
+        raise InputError(f"--init {init} is neither 'default' nor an existing checkpoint file")
+    _need_torch()
+    result = _run_training(out, data, fmt, synthetic, config, init, resume, progress)
+    typer.echo(f"model {result.model_path}  threshold {result.threshold:.4f}")
+    for key in ("val_image_auroc", "val_defect_recall", "val_false_alarm_rate", "calibration_far"):
+        if result.metrics.get(key) is not None:
+            typer.echo(f"  {key}: {result.metrics[key]:.4f}")
+
+
+def _run_training(out, data, fmt, synthetic, config, init, resume, progress):
+    from fabric_inspect.datasets.classes import DEFECT_CLASSES
+    from fabric_inspect.training.pipeline import fit
+
+    out.mkdir(parents=True, exist_ok=True)
+    if synthetic:
+        from fabric_inspect.datasets.loader import load_dataset
+        from fabric_inspect.datasets.synthetic import write_dataset
+        from fabric_inspect.training.data import SyntheticSource
+
+        val_dir = out / "val"
+        if not (val_dir / "annotations.json").is_file():
+            write_dataset(
+                val_dir, config.val_images * 2, config.val_size, SYNTH_VAL_SEED, grey=not config.color
+            )
+        val = load_dataset(val_dir, "labeled")
+        source = SyntheticSource(config)
+        return fit(source, config, out, DEFECT_CLASSES, init, resume, val_dataset=val, progress=progress)
+    from fabric_inspect.datasets.loader import load_dataset, split_by_group
+    from fabric_inspect.training.data import FolderSource
+
+    dataset = load_dataset(data, fmt)
+    train_ds, val_ds = split_by_group(dataset, config.val_fraction, config.seed)
+    if not val_ds.defect_free:
+        raise InputError(
+            f"--data {data}: the validation split has no defect-free images to calibrate the threshold on; "
+            "add defect-free images (good/ or images without a mask)"
+        )
+    source = FolderSource(config, train_ds, val_ds)
+    return fit(
+        source, config, out, tuple(dataset.classes), init, resume, val_dataset=val_ds, progress=progress
+    )
+
+
+@handles_errors
+def export(
+    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint written by `fabric-inspect train` (.pt).")],
+    out: Annotated[Path, typer.Option("--out", help="Destination .onnx file.")],
+    threshold: float | None = typer.Option(
+        None, "--threshold", help="Operating threshold (default: the checkpoint's)."
+    ),
+    name: Annotated[str, typer.Option("--name", help="Model name stored in the metadata.")] = "fabric-fcn",
+    version: Annotated[str, typer.Option("--version", help="Model version stored in the metadata.")] = "1",
+) -> None:
+    if not checkpoint.is_file():
+        raise InputError(f"checkpoint {checkpoint} does not exist; give a weights.pt from a training run")
+    if out.suffix != ".onnx":
+        raise ConfigError(f"--out {out} must end in .onnx")
+    if threshold is not None and not 0.0 < threshold < 1.0:
+        raise ConfigError(f"--threshold must be in (0, 1), got {threshold}")
+    _need_torch()
+    from fabric_inspect.models.checkpoint import load_checkpoint, network_from_checkpoint
+    from fabric_inspect.models.export import export_onnx, model_info_for
+
+    state = load_checkpoint(checkpoint)
+    net = network_from_checkpoint(state, source=str(checkpoint)).eval()
+    value = float(state.get("threshold", 0.5)) if threshold is None else threshold
+    info = model_info_for(
+        net,
+        value,
+        name=name,
+        version=version,
+        training=state.get("training") or {},
+        metrics=state.get("metrics") or {},
+    )
+    export_onnx(net, out, info)
+    typer.echo(f"exported {out} (threshold {value:.4f})")

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Reproduce the model card's evaluation figures (docs/model-card.md):
+#   (a) the shipped model on a synthetic test set of a seed never used in training,
+#   (b) the shipped model on AITEX, zero-shot (all images, and the validation part of the split),
+#   (c) the shipped model fine-tuned on the training part of an AITEX split, on the validation part.
+# AITEX images are read in place and linked (never copied) into runs/; the fine-tuned model stays in
+# runs/ (git-ignored): never commit AITEX images or a model trained on them.
+#
+#   benchmarks/eval_aitex.sh                 # all three
+#   STEPS="a b" benchmarks/eval_aitex.sh     # some of them
+#
+# Results: benchmarks/results/eval_{synthetic,aitex_zeroshot,aitex_zeroshot_val,aitex_finetuned_val}.json
+# (+ _roc/_pr/_pro.png beside them). Fine-tuning takes about EPOCHS x 1-2 min on 2 CPU cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+AITEX=${AITEX:-/work/shared/data/aitex}
+FI=${FI:-.venv/bin/fabric-inspect}
+PY=${PY:-.venv/bin/python}
+RUNS=${RUNS:-runs}
+RESULTS=${RESULTS:-benchmarks/results}
+STEPS=${STEPS:-a b c}
+EPOCHS=${EPOCHS:-12}
+THREADS=${THREADS:-2}
+SYN=${SYN:-$RUNS/syn-test-9999}
+
+mkdir -p "$RUNS" "$RESULTS"
+
+for step in $STEPS; do
+  case $step in
+    a)
+      [ -f "$SYN/classes.txt" ] || "$FI" synth images --out "$SYN" --count 300 --size 512 --seed 9999
+      "$FI" eval --data "$SYN" --threads "$THREADS" --json "$RESULTS/eval_synthetic.json"
+      ;;
+    b)
+      "$FI" eval --data "$AITEX" --threads "$THREADS" --json "$RESULTS/eval_aitex_zeroshot.json"
+      "$PY" benchmarks/aitex_split.py "$AITEX" "$RUNS/aitex-split"
+      "$FI" eval --data "$RUNS/aitex-split/val" --threads "$THREADS" \
+        --json "$RESULTS/eval_aitex_zeroshot_val.json"
+      ;;
+    c)
+      "$PY" benchmarks/aitex_split.py "$AITEX" "$RUNS/aitex-split"
+      "$FI" train --data "$RUNS/aitex-split/train" --init default --preset finetune --epochs "$EPOCHS" \
+        --out "$RUNS/aitex-finetune"
+      "$FI" eval --model "$RUNS/aitex-finetune/model.onnx" --data "$RUNS/aitex-split/val" \
+        --threads "$THREADS" --json "$RESULTS/eval_aitex_finetuned_val.json"
+      ;;
+    *)
+      echo "error: unknown step '$step' in STEPS; use a, b and/or c" >&2
+      exit 2
+      ;;
+  esac
+done

@@ -1,0 +1,97 @@
+"""Latency of the defect model in onnxruntime on CPU (run by hand; writes results/model_latency.json).
+
+    .venv/bin/python benchmarks/model_latency.py [--model PATH] [--threads 2] [--runs 50]
+
+Times `OnnxModel.predict` (the pipeline's call: raw uint8 frame in, score map and class logits out) on
+random frames at 1280x720 (the budget: <= 12 ms with 2 threads) and at the AITEX size 4096x256. Without
+--model it times the shipped default.onnx, or, when that is missing, a fresh export of the same
+network (the cost does not depend on the weights). The machine's load average is recorded beside the
+figures because other processes sharing the CPU inflate them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SIZES = ((720, 1280), (256, 4096))
+RESULTS = Path(__file__).parent / "results" / "model_latency.json"
+
+
+def _model_path(given: str | None, tmp: Path) -> Path:
+    from fabric_inspect.models.runtime import default_model_path
+
+    if given:
+        return Path(given)
+    if default_model_path().is_file():
+        return default_model_path()
+    from fabric_inspect.models.export import export_onnx, model_info_for
+    from fabric_inspect.models.network import DefectNet, NetworkConfig
+
+    net = DefectNet(NetworkConfig()).eval()
+    return export_onnx(net, tmp / "untrained.onnx", model_info_for(net, 0.5))
+
+
+def _time(model, frame: np.ndarray, runs: int) -> dict:
+    for _ in range(5):
+        model.predict(frame)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        model.predict(frame)
+        times.append((time.perf_counter() - start) * 1000.0)
+    times.sort()
+    return {
+        "median_ms": round(statistics.median(times), 2),
+        "p90_ms": round(times[int(0.9 * (len(times) - 1))], 2),
+        "min_ms": round(times[0], 2),
+        "runs": runs,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="ONNX model to time (default: the shipped model)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args()
+
+    from fabric_inspect.models.runtime import RuntimeConfig, load_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _model_path(args.model, Path(tmp))
+        model = load_model(path, RuntimeConfig(threads=args.threads))
+        rng = np.random.default_rng(0)
+        load_before = os.getloadavg()
+        results = {}
+        for h, w in SIZES:
+            shape = (h, w, 3) if model.info.input_layout == "HWC" else (h, w)
+            frame = rng.integers(0, 256, shape, dtype=np.uint8)
+            results[f"{w}x{h}"] = _time(model, frame, args.runs)
+    report = {
+        "model": str(path) if args.model else "default.onnx" if "untrained" not in str(path) else "untrained",
+        "model_bytes": Path(path).stat().st_size if Path(path).exists() else None,
+        "threads": args.threads,
+        "budget_ms_1280x720": 12.0,
+        "results": results,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "load_average_1min_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

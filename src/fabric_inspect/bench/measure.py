@@ -1,0 +1,229 @@
+"""Run the real pipeline on each clip in each mode and measure it: latency, fps, drops, CPU, memory.
+
+Modes, on the same frames:
+
+- ``live``: the clip replayed as a camera (`PacedSource`): frames arrive at the camera's rate and a
+  busy pipeline drops them, exactly as with `fabric-inspect live`. Latency is capture -> verdict.
+- ``offline``: the clip read as `fabric-inspect run` reads a file (decoder thread, bounded queue, no
+  drops), as fast as possible. Latency is decode -> verdict, so it includes the queue wait.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import platform
+import resource
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fabric_inspect import __version__
+from fabric_inspect.bench.clips import Clip
+from fabric_inspect.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+MODES = ("live", "offline")
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    """What to run: sizes, frames per clip, camera rate, modes, onnxruntime threads, warm-up frames."""
+
+    sizes: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720), (1920, 1080))
+    frames: int = 150
+    fps: float = 30.0
+    modes: tuple[str, ...] = MODES
+    threads: int = 0
+    warmup: int = 3
+
+    def __post_init__(self) -> None:
+        if not self.sizes:
+            raise ConfigError("--sizes is empty; give at least one WxH")
+        if not 2 <= self.frames <= 100_000:
+            raise ConfigError(f"--frames must be 2..100000, got {self.frames}")
+        if not 0 < self.fps <= 1000:
+            raise ConfigError(f"--fps must be in (0, 1000], got {self.fps}")
+        unknown = [m for m in self.modes if m not in MODES]
+        if unknown or not self.modes:
+            raise ConfigError(
+                f"--modes must be a comma list of {', '.join(MODES)}; got {','.join(self.modes)!r}"
+            )
+        if self.threads < 0 or self.warmup < 0:
+            raise ConfigError(f"--threads and warm-up must be >= 0, got {self.threads} and {self.warmup}")
+
+
+class ResourceMonitor:
+    """CPU % (all threads of this process; 100 = one core busy) and peak resident memory of a block."""
+
+    def __init__(self, interval_s: float = 0.01) -> None:
+        self.interval_s = interval_s
+        self.cpu_percent = 0.0
+        self.peak_rss_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="fabric-inspect-rss", daemon=True)
+
+    def __enter__(self) -> ResourceMonitor:
+        self._wall, self._cpu = time.perf_counter(), _cpu_seconds()
+        self.peak_rss_mb = rss_mb()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        wall = time.perf_counter() - self._wall
+        self.cpu_percent = 100.0 * (_cpu_seconds() - self._cpu) / wall if wall > 0 else 0.0
+        self.peak_rss_mb = max(self.peak_rss_mb, rss_mb())
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.peak_rss_mb = max(self.peak_rss_mb, rss_mb())
+
+
+def _cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now (Linux /proc; elsewhere the peak so far)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def machine_info(threads: int) -> dict:
+    """What the figures were measured on."""
+    import cv2
+    import numpy
+    import onnxruntime
+
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_gb": _memory_gb(),
+        "platform": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "opencv": cv2.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "onnx_threads": threads or "all cores",
+        "fabric_inspect": __version__,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "load_average_1m": _load_average(),  # other work on the machine when the bench started
+    }
+
+
+def _load_average() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _memory_gb() -> float | None:
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def pipeline_config_for(clip: Clip):  # -> PipelineConfig
+    """The pipeline as `fabric-inspect run` sets it up for this clip (default options)."""
+    from fabric_inspect.inspect.motion import MotionConfig
+    from fabric_inspect.inspect.pipeline import PipelineConfig
+    from fabric_inspect.inspect.tracker import TrackerConfig
+
+    ppm = clip.px_per_mm or 1.0
+    return PipelineConfig(
+        motion=MotionConfig(mode="auto", speed_m_per_min=clip.speed_m_per_min, px_per_mm=ppm),
+        tracker=TrackerConfig(px_per_mm=ppm),
+    )
+
+
+def warm_up(model, clip: Clip, times: int) -> None:  # model: OnnxModel
+    """Run the model on the clip's first frame a few times (first runs allocate and are slow)."""
+    import cv2
+
+    from fabric_inspect.inspect.preprocess import frame_geometry, prepare
+
+    cap = cv2.VideoCapture(str(clip.path))
+    ok, image = cap.read()
+    cap.release()
+    if not ok:
+        return
+    tensor = prepare(image, frame_geometry(pipeline_config_for(clip).preprocess, clip.width, clip.height))
+    for _ in range(times):
+        model.predict(tensor)
+
+
+def run_one(model, clip: Clip, mode: str, config: BenchConfig) -> dict:  # model: OnnxModel
+    """One clip in one mode through the real pipeline (no sinks); the run's figures."""
+    from fabric_inspect.bench.paced import PacedSource
+    from fabric_inspect.inspect.pipeline import run
+    from fabric_inspect.inspect.sinks.bundle import SinkConfig
+    from fabric_inspect.inspect.sources import SourceConfig, open_source
+
+    if mode == "live":
+        source = PacedSource(clip.raw, config.fps)
+    else:
+        source = open_source(SourceConfig(str(clip.path), kind="video"))
+    with ResourceMonitor() as monitor:
+        summary = run(source, model, pipeline_config_for(clip), SinkConfig())
+    return {
+        "model": f"{model.info.name} {model.info.version}",
+        "size": clip.size,
+        "mode": mode,
+        "frames": summary.frames,
+        "camera_fps": config.fps if mode == "live" else None,
+        "fps": summary.fps,
+        "dropped_frames": summary.dropped_frames,
+        "latency_ms": summary.latency_ms,
+        "stages_ms": summary.stages_ms,
+        "cpu_percent": round(monitor.cpu_percent, 1),
+        "peak_rss_mb": round(monitor.peak_rss_mb, 1),
+        "seconds": summary.seconds,
+        "defects": summary.defects,
+    }
+
+
+def run_bench(
+    model,  # OnnxModel
+    clips: list[Clip],
+    config: BenchConfig,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Every clip in every mode; the JSON document of issue #5 (machine + runs)."""
+    machine = machine_info(config.threads)
+    runs = []
+    for clip in clips:
+        warm_up(model, clip, config.warmup)
+        for mode in config.modes:
+            if progress is not None:
+                progress(f"{clip.size} {mode}")
+            result = run_one(model, clip, mode, config)
+            log.info(
+                "%s %s: %.1f fps, p95 %.1f ms", clip.size, mode, result["fps"], result["latency_ms"]["p95"]
+            )
+            runs.append(result)
+    return {"machine": machine, "runs": runs}

@@ -1,0 +1,164 @@
+"""A recorded clip replayed as a camera: each frame is published at its time stamp, newest only.
+
+`PacedSource` behaves as `fabric_inspect.inspect.capture.LiveSource` does with a real camera: a
+capture thread stamps each frame when it "arrives" (at ``start + index / fps``) and keeps only the
+newest one; a frame replaced before the pipeline took it is dropped and counted.
+
+The frames are read from a file of raw decoded frames (`RawFrames`), not decoded on the fly: a
+camera delivers its frames on time whatever the pipeline does, and decoding during the run would
+take CPU from the pipeline and make frames late. The replay models an uncompressed camera (YUYV,
+GigE); the cost of decoding MJPG from a USB camera is not in the figures.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fabric_inspect.errors import SourceError
+from fabric_inspect.inspect.frames import Frame
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RawFrames:
+    """A file of ``frames`` uint8 images of ``shape`` (HxWx3 or HxW), one after the other."""
+
+    path: Path
+    shape: tuple[int, ...]
+    frames: int
+
+    @property
+    def frame_bytes(self) -> int:
+        return int(np.prod(self.shape))
+
+
+def write_raw_frames(video: Path, out: Path, max_frames: int = 0) -> RawFrames:
+    """Decode ``video`` (all frames, or the first ``max_frames``) into a raw frames file."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    if not cap.isOpened():
+        raise SourceError(f"video {video} could not be opened by OpenCV for replay")
+    shape: tuple[int, ...] = ()
+    count = 0
+    try:
+        with open(out, "wb") as f:
+            while not max_frames or count < max_frames:
+                ok, image = cap.read()
+                if not ok:
+                    break
+                if shape and image.shape != shape:
+                    raise SourceError(f"video {video}: frame {count} is {image.shape}, frame 0 was {shape}")
+                shape = image.shape
+                f.write(np.ascontiguousarray(image).tobytes())
+                count += 1
+    finally:
+        cap.release()
+    if count == 0:
+        raise SourceError(f"video {video} has no readable frame to replay")
+    return RawFrames(Path(out), shape, count)
+
+
+class PacedSource:
+    """Raw frames delivered at ``fps`` as a live camera would; a busy pipeline drops some."""
+
+    live = True
+
+    def __init__(self, raw: RawFrames, fps: float, max_frames: int = 0) -> None:
+        if fps <= 0:
+            raise SourceError(f"camera-paced replay needs a frame rate > 0, got {fps}")
+        if not raw.path.is_file() or raw.path.stat().st_size < raw.frames * raw.frame_bytes:
+            raise SourceError(f"raw frames {raw.path} are missing or shorter than {raw.frames} frames")
+        self.raw = raw
+        self.path = raw.path
+        self._file = open(raw.path, "rb")  # noqa: SIM115 (closed in __exit__)
+        self.fps = fps
+        self.max_frames = min(max_frames or raw.frames, raw.frames)
+        self.description = f"{raw.path.name} replayed as a {fps:g} fps camera"
+        self._cond = threading.Condition()
+        self._latest: Frame | None = None
+        self._stop = threading.Event()
+        self._ended = False
+        self._published = 0
+        self._dropped = 0
+        self.late = 0  # frames read after their time stamp (the replay could not keep up)
+        self._thread = threading.Thread(target=self._capture, name="fabric-inspect-replay", daemon=True)
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped
+
+    @property
+    def skipped(self) -> int:
+        return 0
+
+    @property
+    def published(self) -> int:
+        return self._published
+
+    def __enter__(self) -> PacedSource:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self._thread.join(timeout=5.0)
+        self._file.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    def _capture(self) -> None:
+        start = time.perf_counter()
+        try:
+            while not self._stop.is_set() and self._published < self.max_frames:
+                image = np.empty(self.raw.shape, np.uint8)
+                if self._file.readinto(memoryview(image).cast("B")) != self.raw.frame_bytes:
+                    log.error("raw frames %s ended early at frame %d", self.path, self._published)
+                    break
+                due = start + self._published / self.fps
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    self._stop.wait(wait)
+                elif wait < -0.5 / self.fps:
+                    self.late += 1
+                self._publish(image)
+        finally:
+            with self._cond:
+                self._ended = True
+                self._cond.notify_all()
+            if self.late:
+                log.warning(
+                    "replay of %s: %d frames were read after their time (the machine is busy)",
+                    self.path,
+                    self.late,
+                )
+
+    def _publish(self, image: np.ndarray) -> None:
+        frame = Frame(image, self._published, time.perf_counter(), time.time())
+        self._published += 1
+        with self._cond:
+            if self._latest is not None:
+                self._dropped += 1  # the pipeline never took it
+            self._latest = frame
+            self._cond.notify()
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            with self._cond:
+                while self._latest is None and not self._ended and not self._stop.is_set():
+                    self._cond.wait(timeout=0.1)
+                frame, self._latest = self._latest, None
+            if frame is None:
+                return
+            yield frame

@@ -1,0 +1,112 @@
+"""A PNG of the benchmark drawn with OpenCV (base install, no matplotlib): fps and latency per size."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from fabric_inspect.errors import ConfigError
+
+COLOURS = {"live": (178, 114, 0), "offline": (0, 94, 213)}  # BGR: blue, vermillion
+INK, MUTED, GRID = (40, 35, 29), (112, 102, 91), (232, 228, 224)
+FONT_SCALE = 0.45
+
+
+def plot_results(result: dict, out: Path) -> None:
+    """Two panels: frames per second (with the camera rate) and latency p50/p95 per size and mode."""
+    import cv2
+
+    runs = result["runs"]
+    sizes = list(dict.fromkeys(r["size"] for r in runs))
+    modes = list(dict.fromkeys(r["mode"] for r in runs))
+    canvas = np.full((470, 1160, 3), 255, np.uint8)
+    cpu = result.get("machine", {}).get("cpu", "")
+    title = f"fabric-inspect bench: {runs[0]['model'] if runs else ''} on {cpu}"
+    cv2.putText(canvas, title[:110], (20, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.55, INK, 1, cv2.LINE_AA)
+    fps = {(r["size"], r["mode"]): [r["fps"]] for r in runs}
+    camera = next((r["camera_fps"] for r in runs if r.get("camera_fps")), None)
+    fps_label = "frames per second" + (f" (dashed: the camera's {camera:g} fps)" if camera else "")
+    _panel(canvas, (20, 50, 560, 450), fps_label, sizes, modes, fps, camera)
+    latency = {(r["size"], r["mode"]): [r["latency_ms"]["p50"], r["latency_ms"]["p95"]] for r in runs}
+    _panel(canvas, (590, 50, 1140, 450), "latency ms (bar p50, tick p95)", sizes, modes, latency, None)
+    _legend(canvas, modes, (640, 28))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        written = cv2.imwrite(str(out), canvas)
+    except (OSError, cv2.error):
+        written = False
+    if not written:
+        raise ConfigError(f"--plot {out} cannot be written; give a .png path in a writable folder")
+
+
+def _panel(canvas, box, label, sizes, modes, values, reference) -> None:
+    import cv2
+
+    x0, y0, x1, y1 = box
+    left, bottom = x0 + 50, y1 - 40
+    top = y0 + 30
+    cv2.putText(canvas, label, (x0, y0 + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.5, INK, 1, cv2.LINE_AA)
+    peak = max([v for vs in values.values() for v in vs] + [reference or 0.0, 1e-9])
+    y_max, step = _axis(peak)
+    scale = (bottom - top) / y_max
+    for k in range(round(y_max / step) + 1):
+        y = round(bottom - k * step * scale)
+        cv2.line(canvas, (left, y), (x1, y), GRID, 1)
+        text = f"{k * step:g}"
+        cv2.putText(
+            canvas, text, (x0 + 2, y + 4), cv2.FONT_HERSHEY_SIMPLEX, FONT_SCALE, MUTED, 1, cv2.LINE_AA
+        )
+    group = (x1 - left) / max(len(sizes), 1)
+    bar = min(60.0, group * 0.8 / max(len(modes), 1))
+    for i, size in enumerate(sizes):
+        centre = left + group * (i + 0.5)
+        for j, mode in enumerate(modes):
+            found = values.get((size, mode))
+            if not found:
+                continue
+            bx = round(centre - bar * len(modes) / 2 + j * bar)
+            top_y = round(bottom - found[0] * scale)
+            cv2.rectangle(
+                canvas, (bx + 2, top_y), (round(bx + bar) - 2, bottom), COLOURS.get(mode, MUTED), -1
+            )
+            if len(found) > 1:  # p95 tick
+                ty = round(bottom - found[1] * scale)
+                cv2.line(canvas, (bx + 2, ty), (round(bx + bar) - 2, ty), INK, 2)
+                cv2.line(canvas, (round(bx + bar / 2), top_y), (round(bx + bar / 2), ty), INK, 1)
+            label_y = min([top_y] + [round(bottom - v * scale) for v in found[1:]]) - 6  # above the p95 tick
+            cv2.putText(canvas, f"{found[0]:.0f}", (bx + 4, label_y), cv2.FONT_HERSHEY_SIMPLEX, 0.4, INK, 1,
+                        cv2.LINE_AA)  # fmt: skip
+        (tw, _), _ = cv2.getTextSize(size, cv2.FONT_HERSHEY_SIMPLEX, FONT_SCALE, 1)
+        cv2.putText(canvas, size, (round(centre - tw / 2), bottom + 20), cv2.FONT_HERSHEY_SIMPLEX, FONT_SCALE,
+                    INK, 1, cv2.LINE_AA)  # fmt: skip
+    cv2.line(canvas, (left, bottom), (x1, bottom), MUTED, 1)
+    if reference:
+        y = round(bottom - reference * scale)
+        for x in range(left, x1, 12):
+            cv2.line(canvas, (x, y), (min(x + 6, x1), y), (60, 160, 60), 2)
+
+
+def _legend(canvas, modes, origin) -> None:
+    import cv2
+
+    x, y = origin
+    names = {"live": "live (camera-paced)", "offline": "offline (as fast as possible)"}
+    for mode in modes:
+        cv2.rectangle(canvas, (x, y - 10), (x + 12, y + 2), COLOURS.get(mode, MUTED), -1)
+        cv2.putText(canvas, names.get(mode, mode), (x + 18, y), cv2.FONT_HERSHEY_SIMPLEX, FONT_SCALE, INK, 1,
+                    cv2.LINE_AA)  # fmt: skip
+        (width, _), _ = cv2.getTextSize(names.get(mode, mode), cv2.FONT_HERSHEY_SIMPLEX, FONT_SCALE, 1)
+        x += 36 + width
+
+
+def _axis(peak: float) -> tuple[float, float]:
+    """A round axis maximum >= peak and its step (1, 2, 2.5 or 5 x 10^k, at most 6 steps)."""
+    magnitude = 10 ** math.floor(math.log10(peak)) / 10
+    for mult in (1, 2, 2.5, 5, 10, 20, 25, 50):
+        step = mult * magnitude
+        parts = math.ceil(peak / step - 1e-9)
+        if parts <= 6:
+            return parts * step, step
+    return peak, peak

@@ -1,0 +1,216 @@
+"""Compositing a yarn field into pixels: coverage, round-yarn shading, interlacing and fibre fuzz."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from fabric_inspect.datasets.weave import YarnField, keyed_normal, keyed_row, nearest_yarn
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Geometry:
+    """Where each pixel sits in the weave: nearest warp (per column) and weft (per row)."""
+
+    wi: np.ndarray  # (W,) warp index
+    dx: np.ndarray  # (W,) offset from that warp's centre
+    fi: np.ndarray  # (H,) weft index
+    dy: np.ndarray  # (H,) offset from that pick's centre
+
+
+def geometry(f: YarnField) -> Geometry:
+    xs = np.arange(f.width, dtype=np.float32)
+    us = np.arange(f.u0, f.u0 + f.height, dtype=np.float32)
+    wi = nearest_yarn(f.warp_c, xs)
+    fi = nearest_yarn(f.weft_c, us)
+    return Geometry(wi=wi, dx=xs - f.warp_c[wi], fi=fi, dy=us - f.weft_c[fi])
+
+
+def _cell_codes(top: np.ndarray) -> np.ndarray:
+    """Per crossing: bit0 warp on top; bit1/bit2 warp dives under the previous/next pick;
+    bit3/bit4 weft dives under the previous/next end."""
+    t = top
+    prev_pick = np.vstack([t[:1], t[:-1]])
+    next_pick = np.vstack([t[1:], t[-1:]])
+    prev_end = np.hstack([t[:, :1], t[:, :-1]])
+    next_end = np.hstack([t[:, 1:], t[:, -1:]])
+    code = t.astype(np.uint8)
+    code |= (~prev_pick).astype(np.uint8) << 1
+    code |= (~next_pick).astype(np.uint8) << 2
+    code |= prev_end.astype(np.uint8) << 3
+    code |= next_end.astype(np.uint8) << 4
+    return code
+
+
+def _spacing(centres: np.ndarray, idx: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """Distance from a yarn's centre to its neighbour on the side of `offset`."""
+    n = len(centres)
+    nb = np.clip(np.where(offset > 0, idx + 1, idx - 1), 0, n - 1)
+    d = np.abs(centres[nb] - centres[idx])
+    return np.where(d > 0.5, d, np.float32(np.median(np.diff(centres))))
+
+
+def _yarn_tables(widths: np.ndarray, relief: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-yarn tables gathered to pixels by the caller: half width + 0.5 (for coverage) and
+    shading / half width^2 (for the round-yarn profile). Computed on the small per-yarn arrays."""
+    half = widths * np.float32(0.5)
+    k = np.float32(0.58 * relief) / np.square(np.maximum(half, np.float32(0.5)))
+    return half + np.float32(0.5), k
+
+
+def _layer(
+    half_plus: np.ndarray,
+    k: np.ndarray,
+    bright: np.ndarray,
+    offset: np.ndarray,
+    code: np.ndarray,
+    shift: np.ndarray,
+    depth: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Coverage (1 px anti-aliased edge) and luminance of one yarn system, HxW each.
+
+    half_plus, k and bright are per pixel (gathered from `_yarn_tables`), offset the distance from
+    the yarn centre (broadcastable), `(code >> shift) & 1` says whether the yarn dives under its
+    neighbour on this side, `depth` how deep it is in shadow there."""
+    alpha = half_plus - offset
+    np.clip(alpha, 0.0, 1.0, out=alpha)
+    # round yarn: bright along its crown, darker towards its flanks (parabolic profile); outside
+    # the yarn the value goes negative but is multiplied by zero coverage
+    lum = np.square(offset) * k
+    np.subtract(np.float32(1.0), lum, out=lum)
+    lum *= bright
+    dive = ((code >> shift) & 1).astype(np.float32)
+    dive *= depth
+    np.subtract(np.float32(1.0), dive, out=dive)
+    lum *= dive
+    return alpha, lum
+
+
+_TILE = 48  # rows composited at a time: the temporaries then stay in the CPU cache
+
+
+def composite(f: YarnField, g: Geometry) -> np.ndarray:
+    """Render the field: float32 HxWx3 BGR in about 0..1 (before fibre fuzz, see camera.fuzz)."""
+    spec = f.spec
+    codes = _cell_codes(f.top)
+    sy = g.dy / (0.5 * _spacing(f.weft_c, g.fi, g.dy))
+    sx = g.dx / (0.5 * _spacing(f.warp_c, g.wi, g.dx))
+    hp_w, k_w = _yarn_tables(f.warp_w, spec.relief)
+    hp_f, k_f = _yarn_tables(f.weft_w, spec.relief)
+    shift_w = np.where(sy > 0, 2, 1).astype(np.uint8)[:, None]
+    depth_w = (0.55 * spec.relief * np.minimum(sy * sy, 1.0)).astype(np.float32)[:, None]
+    shift_f = np.where(sx > 0, 4, 3).astype(np.uint8)[None, :]
+    depth_f = (0.55 * spec.relief * np.minimum(sx * sx, 1.0)).astype(np.float32)[None, :]
+    adx, ady = np.abs(g.dx)[None, :], np.abs(g.dy)[:, None]
+    # fibre streaks: fixed per column along the warp, per row along the weft
+    fib = 0.12 * spec.hairiness + 0.04
+    fib_x = 1 + fib * keyed_row(f.seed, 10, f.width)
+    fib_u = 1 + fib * keyed_normal(f.seed, 11, f.u0, f.u0 + f.height, 1)[:, 0]
+    paint = _painter(f, g, fib_x, fib_u)
+    out = np.empty((f.height, f.width, 3), np.float32)
+    for r0 in range(0, f.height, _TILE):
+        rows = slice(r0, min(r0 + _TILE, f.height))
+        fi = g.fi[rows]
+        code = codes[fi][:, g.wi]
+        warp = (hp_w[rows][:, g.wi], k_w[rows][:, g.wi], f.warp_b[rows][:, g.wi])
+        a_w, lum_w = _layer(*warp, adx, code, shift_w[rows], depth_w[rows])
+        a_f, lum_f = _layer(hp_f[fi], k_f[fi], f.weft_b[fi], ady[rows], code, shift_f, depth_f)
+        _cut(f.cuts, rows, a_w, a_f)
+        # interlacing: the yarn on top at a crossing hides the one below
+        top = (code & 1).astype(np.float32)
+        vis_w = a_f * (np.float32(1.0) - top)  # warp hidden where the weft is on top
+        np.subtract(np.float32(1.0), vis_w, out=vis_w)
+        vis_w *= a_w
+        vis_f = a_w * top
+        np.subtract(np.float32(1.0), vis_f, out=vis_f)
+        vis_f *= a_f
+        bg = np.float32(1.0) - vis_w
+        bg -= vis_f
+        lum_w *= vis_w
+        lum_f *= vis_f
+        out[rows] = paint(rows, lum_w, lum_f, bg)
+    return out
+
+
+def _cut(cuts: list, rows: slice, a_w: np.ndarray, a_f: np.ndarray) -> None:
+    """Apply hole cuts (y0, y1, x0, x1, keep_warp, keep_weft) that reach into these rows."""
+    for y0, y1, x0, x1, keep_w, keep_f in cuts:
+        lo, hi = max(y0, rows.start), min(y1, rows.stop)
+        if lo < hi:
+            a_w[lo - rows.start : hi - rows.start, x0:x1] *= keep_w[lo - y0 : hi - y0]
+            a_f[lo - rows.start : hi - rows.start, x0:x1] *= keep_f[lo - y0 : hi - y0]
+
+
+def _painter(f: YarnField, g: Geometry, fib_x: np.ndarray, fib_u: np.ndarray):
+    """A function colouring one tile from its warp/weft luminance and background share."""
+    spec = f.spec
+    background = np.asarray(spec.background, np.float32)
+    if len(spec.warp_palette) == 1 and len(spec.weft_palette) == 1:
+        mix = np.stack([spec.warp_palette[0], spec.weft_palette[0], background], axis=1).astype(np.float32)
+        fx = fib_x.astype(np.float32)[None, :]
+        fu = fib_u.astype(np.float32)[:, None]
+
+        def plain(rows: slice, lum_w: np.ndarray, lum_f: np.ndarray, bg: np.ndarray) -> np.ndarray:
+            lum_w *= fx
+            lum_f *= fu[rows]
+            return cv2.transform(cv2.merge([lum_w, lum_f, bg]), mix)
+
+        return plain
+    col_w = np.ascontiguousarray((f.warp_col[g.wi] * fib_x[:, None]).T.astype(np.float32))
+    col_f = np.ascontiguousarray((f.weft_col[g.fi] * fib_u[:, None]).T.astype(np.float32))
+
+    def striped(rows: slice, lum_w: np.ndarray, lum_f: np.ndarray, bg: np.ndarray) -> np.ndarray:
+        chans = []
+        for c in range(3):
+            ch = lum_w * col_w[c][None, :]
+            ch += lum_f * col_f[c][rows, None]
+            ch += bg * background[c]
+            chans.append(ch)
+        return cv2.merge(chans)
+
+    return striped
+
+
+def draw_yarn_segment(
+    img: np.ndarray,
+    alpha_out: np.ndarray,
+    centre: tuple[float, float],
+    angle: float,
+    length: float,
+    width: np.ndarray | float,
+    colour: np.ndarray,
+    gain: float = 1.0,
+) -> None:
+    """Paint a round yarn segment (spindle when `width` is a profile) over `img`, in place.
+
+    centre (x, y) in pixels, angle in radians (0 = along +x), width either a number or an array of
+    widths sampled evenly along the length. `alpha_out` receives the max coverage (for masks).
+    """
+    h, w = img.shape[:2]
+    wmax = float(np.max(width))
+    r = 0.5 * length + wmax
+    x0, x1 = max(int(centre[0] - r) - 1, 0), min(int(centre[0] + r) + 2, w)
+    y0, y1 = max(int(centre[1] - r) - 1, 0), min(int(centre[1] + r) + 2, h)
+    if x0 >= x1 or y0 >= y1:
+        return
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    ca, sa = np.cos(angle), np.sin(angle)
+    along = (xx - centre[0]) * ca + (yy - centre[1]) * sa
+    across = -(xx - centre[0]) * sa + (yy - centre[1]) * ca
+    t = along / max(length, 1e-3) + 0.5
+    if np.ndim(width) == 0:
+        half = np.full_like(t, 0.5 * float(width))
+    else:
+        prof = np.asarray(width, np.float32)
+        half = 0.5 * np.interp(np.clip(t, 0, 1), np.linspace(0, 1, len(prof)), prof).astype(np.float32)
+    inside = (t >= 0) & (t <= 1)
+    a = np.clip(half - np.abs(across) + 0.5, 0, 1) * inside
+    shade = np.sqrt(np.clip(1 - (across / (half + 1e-3)) ** 2, 0, 1))
+    # fibres along the segment: fine streaks across its width
+    streak = 1 + 0.08 * np.sin(across * 2.7 + 1.3 * np.sin(along * 0.21))
+    lum = gain * (0.42 + 0.58 * shade) * streak
+    roi = img[y0:y1, x0:x1]
+    roi[:] = roi * (1 - a[..., None]) + (a * lum)[..., None] * colour[None, None, :]
+    np.maximum(alpha_out[y0:y1, x0:x1], a, out=alpha_out[y0:y1, x0:x1])

@@ -1,0 +1,212 @@
+"""Live sources (cameras, RTSP/HTTP/MJPEG streams): a capture thread that keeps only the newest frame.
+
+A slow consumer never builds a backlog: a frame that is replaced before the pipeline takes it is
+dropped and counted. A source that stops delivering is reopened with bounded back-off and the gap is
+logged. Each frame is stamped at capture (perf_counter for latency, time.time for events).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+from fabric_inspect.errors import SourceError
+from fabric_inspect.inspect.frames import Frame
+from fabric_inspect.inspect.sources import SourceConfig, as_frame_image, platform_camera_api
+
+log = logging.getLogger(__name__)
+
+_READ_FAILURES_BEFORE_REOPEN = 5
+
+
+def camera_target(text: str) -> int | str:
+    """A camera index for "0", "1"...; the path for /dev/videoN."""
+    return int(text) if text.isdigit() else text
+
+
+def open_capture(config: SourceConfig, kind: str):  # -> cv2.VideoCapture
+    """Open a camera (asking for FOURCC, size and fps) or a stream; None when it cannot be opened."""
+    import cv2
+
+    if kind == "stream":
+        cap = cv2.VideoCapture(config.input)
+        return cap if cap.isOpened() else None
+    cap = cv2.VideoCapture(camera_target(config.input), platform_camera_api())
+    if not cap.isOpened():
+        return None
+    cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*config.fourcc))
+    if config.width:
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, config.width)
+    if config.height:
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, config.height)
+    if config.fps:
+        cap.set(cv2.CAP_PROP_FPS, config.fps)
+    cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+    return cap
+
+
+def describe_capture(cap, text: str) -> str:  # cap: cv2.VideoCapture
+    """What the camera actually gave (it may ignore what was asked)."""
+    import cv2
+
+    code = int(cap.get(cv2.CAP_PROP_FOURCC))
+    fourcc = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00") or "?"
+    width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+    height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    return f"{text}: {width}x{height} at {fps:g} fps, {fourcc}"
+
+
+def not_opened_message(config: SourceConfig, kind: str) -> str:
+    if kind == "stream":
+        return (
+            f"stream {config.input} could not be opened; check the URL in a browser or VLC, and that "
+            "this PC can reach the camera"
+        )
+    asked = f"{config.width or 'default'}x{config.height or 'default'} at {config.fps or 'default'} fps"
+    return (
+        f"camera {config.input} could not be opened (asked for {config.fourcc} {asked}); list cameras "
+        "with `ls /dev/video*` (Linux), close other programs using it, or try --camera 0 or a "
+        "/dev/videoN path"
+    )
+
+
+class LiveSource:
+    """Newest-frame-only capture from a camera or stream, with reopen on failure."""
+
+    live = True
+
+    def __init__(self, config: SourceConfig, kind: str) -> None:
+        self.config = config
+        self.kind = kind
+        self._cap = open_capture(config, kind)
+        if self._cap is None:
+            raise SourceError(not_opened_message(config, kind))
+        import cv2
+
+        self.description = describe_capture(self._cap, config.input)
+        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS)) or config.fps or 30.0
+        log.info("opened %s", self.description)
+        got = (
+            int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            round(self.fps),
+        )
+        asked = (config.width, config.height, round(config.fps))
+        if kind == "camera" and any(a and a != g for a, g in zip(asked, got, strict=True)):
+            log.warning(
+                "asked for %dx%d at %g fps, the camera gives %s (USB 2.0 cameras need MJPG for 720p30)",
+                config.width,
+                config.height,
+                config.fps,
+                self.description,
+            )
+        self._cond = threading.Condition()
+        self._latest: Frame | None = None
+        self._stop = threading.Event()
+        self._ended = False
+        self._captured = 0
+        self._dropped = 0
+        self._skipped = 0
+        self.reopens = 0
+        self._thread = threading.Thread(target=self._capture, name="fabric-inspect-capture", daemon=True)
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped
+
+    @property
+    def skipped(self) -> int:
+        return self._skipped
+
+    def __enter__(self) -> LiveSource:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self._thread.join(timeout=5.0)
+        if self._cap is not None:
+            self._cap.release()
+
+    def stop(self) -> None:
+        """Ask the capture to stop. Only sets a flag (no lock), so it is safe in a signal handler; the
+        consumer notices within its 0.1 s wait."""
+        self._stop.set()
+
+    def _publish(self, image) -> None:
+        frame = Frame(image, self._captured, time.perf_counter(), time.time())
+        self._captured += 1
+        with self._cond:
+            if self._latest is not None:
+                self._dropped += 1  # the consumer never took it: a stale frame, not queued
+            self._latest = frame
+            self._cond.notify()
+
+    def _capture(self) -> None:
+        failures = 0
+        gap_start: float | None = None
+        delay = 0.25
+        try:
+            while not self._stop.is_set():
+                ok, image = self._cap.read() if self._cap is not None else (False, None)
+                image = as_frame_image(image) if ok else None
+                if image is not None:
+                    if gap_start is not None:
+                        log.warning(
+                            "source %s delivers again after a gap of %.1f s",
+                            self.config.input,
+                            time.monotonic() - gap_start,
+                        )
+                    failures, gap_start, delay = 0, None, 0.25
+                    self._publish(image)
+                    continue
+                failures += 1
+                if ok:
+                    self._skipped += 1  # delivered but unusable
+                if failures < _READ_FAILURES_BEFORE_REOPEN:
+                    continue
+                if gap_start is None:
+                    gap_start = time.monotonic()
+                    log.warning("source %s stopped delivering frames; reopening", self.config.input)
+                give_up = self.config.give_up_after_s
+                if give_up and time.monotonic() - gap_start >= give_up:
+                    log.error("source %s gave no frames for %.1f s; giving up", self.config.input, give_up)
+                    break
+                if not self._reopen(gap_start, delay):
+                    break
+                failures, delay = 0, min(delay * 2, self.config.reconnect_max_s)
+        finally:
+            with self._cond:
+                self._ended = True
+                self._cond.notify_all()
+
+    def _reopen(self, gap_start: float, delay: float) -> bool:
+        """Reopen with back-off (doubling up to reconnect_max_s); False when giving up or stopped."""
+        while not self._stop.is_set():
+            self._stop.wait(delay)
+            if self._cap is not None:
+                self._cap.release()
+            self._cap = open_capture(self.config, self.kind)
+            if self._cap is not None:
+                self.reopens += 1
+                log.info("source %s reopened", self.config.input)
+                return True
+            waited = time.monotonic() - gap_start
+            if self.config.give_up_after_s and waited >= self.config.give_up_after_s:
+                log.error("source %s gave no frames for %.1f s; giving up", self.config.input, waited)
+                return False
+            delay = min(delay * 2, self.config.reconnect_max_s)
+        return False
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            with self._cond:
+                while self._latest is None and not self._ended and not self._stop.is_set():
+                    self._cond.wait(timeout=0.1)
+                frame, self._latest = self._latest, None
+                if frame is None:
+                    return
+            yield frame

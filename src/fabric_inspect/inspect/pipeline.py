@@ -1,0 +1,279 @@
+"""The real-time loop: source -> preprocess -> model -> postprocess -> motion -> tracker -> sinks.
+
+`run(source, model, config, sinks)` is the API the CLI and the benchmarks use. Ctrl-C and SIGTERM
+stop it cleanly: open tracks are reported, the video is finalized, the files are flushed and the
+Summary is returned as for a normal end.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+
+from fabric_inspect.errors import ConfigError, FabricInspectError, ModelError
+from fabric_inspect.inspect.frames import Frame
+from fabric_inspect.inspect.motion import MotionConfig, MotionEstimator
+from fabric_inspect.inspect.overlay import Hud, draw
+from fabric_inspect.inspect.postprocess import PostprocessConfig, find_defects
+from fabric_inspect.inspect.preprocess import Geometry, PreprocessConfig, frame_geometry, prepare, region
+from fabric_inspect.inspect.sinks.bundle import SinkConfig, Sinks, open_sinks
+from fabric_inspect.inspect.sinks.database import RollInfo
+from fabric_inspect.inspect.sources import Source
+from fabric_inspect.inspect.summary import Stats, Summary, summarize
+from fabric_inspect.inspect.tracker import DefectEvent, Tracker, TrackerConfig
+from fabric_inspect.models.runtime import OnnxModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """Everything between the source and the sinks."""
+
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
+    motion: MotionConfig = field(default_factory=MotionConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    max_frames: int = 0  # stop after this many processed frames (0 = until the source ends)
+    independent_frames: bool = False  # image folders: each frame is its own piece; close tracks per frame
+
+    def __post_init__(self) -> None:
+        if self.max_frames < 0:
+            raise ConfigError(f"--max-frames must be >= 0, got {self.max_frames}")
+        if self.motion.speed_m_per_min is not None and self.motion.px_per_mm != self.tracker.px_per_mm:
+            raise ConfigError(
+                f"--speed needs one --px-per-mm: motion has {self.motion.px_per_mm}, tracker "
+                f"{self.tracker.px_per_mm}"
+            )
+
+
+@contextmanager
+def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGINT/SIGTERM call `stop` (a clean end) instead of killing the run; restored afterwards.
+
+    `stop` must only set flags: a handler runs between two bytecodes of the main thread, which may hold
+    a lock at that moment.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    received = []
+
+    def handler(signum: int, _frame: object) -> None:
+        received.append(signum)
+        if len(received) > 1:  # a second Ctrl-C: the user does not want to wait
+            raise KeyboardInterrupt
+        log.warning("%s received: finishing cleanly (again to abort)", signal.Signals(signum).name)
+        stop()
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+class _Stages:
+    """Per-run state of the stages (geometry per frame size, motion, tracker)."""
+
+    def __init__(self, model: OnnxModel, config: PipelineConfig, fps: float) -> None:
+        self.model = model
+        self.config = config
+        self.thresholds = config.postprocess.resolved(model.info.classes, model.info.threshold)
+        self.motion = MotionEstimator(config.motion, fps)
+        roi = config.preprocess.roi
+        self.tracker = Tracker(config.tracker, x_origin_px=roi[0] if roi else 0.0)
+        self._geometry: dict[tuple[int, int], Geometry] = {}
+        self.heat = None
+        self.last_height = 0
+
+    def geometry(self, frame: Frame) -> Geometry:
+        key = (frame.width, frame.height)
+        if key not in self._geometry:
+            self._geometry[key] = frame_geometry(self.config.preprocess, frame.width, frame.height)
+        return self._geometry[key]
+
+    def check(self, frame: Frame) -> None:
+        """Validate the ROI against the first frame and score it once (a warm-up that also proves fit)."""
+        tensor = prepare(frame.image, self.geometry(frame))
+        try:
+            self.model.predict(tensor)
+        except FabricInspectError:
+            raise
+        except Exception as err:  # onnxruntime raises its own untyped errors
+            raise ModelError(
+                f"model {self.model.path} cannot score the source's {frame.width}x{frame.height} frames "
+                f"(model input {tuple(tensor.shape)}): {str(err).splitlines()[0]}; check --roi/--scale or "
+                "use a model exported with dynamic height and width"
+            ) from None
+
+    def step(self, frame: Frame, times: dict[str, float]) -> tuple[list[DefectEvent], list[DefectEvent]]:
+        """One frame through every stage; stage times (ms) go into `times`."""
+        t = time.perf_counter()
+        geometry = self.geometry(frame)
+        tensor = prepare(frame.image, geometry)
+        t = _lap(times, "preprocess", t)
+        prediction = self.model.predict(tensor)
+        t = _lap(times, "inference", t)
+        info = self.model.info
+        detections = find_defects(
+            prediction.score,
+            prediction.class_logits,
+            self.thresholds,
+            info.classes,
+            info.stride,
+            geometry,
+            self.config.postprocess.min_cells,
+        )
+        self.heat = (prediction.score, geometry)
+        t = _lap(times, "postprocess", t)
+        offset = self.motion.update(region(frame.image, geometry), frame.index)
+        t = _lap(times, "motion", t)
+        confirmed, closed = self.tracker.update(detections, frame, offset)
+        if self.config.independent_frames:
+            closed += self.tracker.finish()
+        self.last_height = frame.height
+        _lap(times, "tracker", t)
+        return confirmed, closed
+
+    def roll_length_m(self) -> float:
+        ppm = self.config.tracker.px_per_mm
+        return (self.motion.offset_px + self.last_height) / ppm / 1000.0
+
+
+def _lap(times: dict[str, float], name: str, start: float) -> float:
+    now = time.perf_counter()
+    times[name] = (now - start) * 1000.0
+    return now
+
+
+def roll_info(sinks: SinkConfig, source: Source, model: OnnxModel, config: PipelineConfig) -> RollInfo | None:
+    if sinks.db is None or not sinks.roll:
+        return None
+    settings = {"pipeline": asdict(config), "model_path": str(model.path)}
+    return RollInfo(
+        roll_id=sinks.roll,
+        source=source.description,
+        article=sinks.article,
+        px_per_mm=config.tracker.px_per_mm,
+        speed_m_per_min=config.motion.speed_m_per_min,
+        model_name=model.info.name,
+        model_version=model.info.version,
+        settings=json.dumps(settings, default=str),
+    )
+
+
+def run(
+    source: Source,
+    model: OnnxModel,
+    config: PipelineConfig,
+    sink_config: SinkConfig,
+    stop: threading.Event | None = None,
+    progress: Callable[[Frame, int], None] | None = None,
+) -> Summary:
+    """Inspect every frame `source` gives until it ends, `stop` is set, or a signal arrives."""
+    stop = stop or threading.Event()
+    stages = _Stages(model, config, source.fps)
+    stats = Stats()
+
+    def halt() -> None:
+        stop.set()
+        source.stop()
+
+    started = time.perf_counter()
+    with ExitStack() as stack:
+        stack.enter_context(source)
+        stack.enter_context(stop_on_signals(halt))
+        frames = iter(source)
+        first = next(frames, None)
+        if first is not None:
+            stages.check(first)  # bad --roi or a model that cannot take these frames: before any output
+        sinks = open_sinks(sink_config, stack, source.fps, roll_info(sink_config, source, model, config))
+        if first is not None:
+            _loop(
+                itertools.chain([first], frames),
+                stages,
+                sinks,
+                sink_config,
+                stats,
+                stop,
+                config.max_frames,
+                progress,
+            )
+        for event in stages.tracker.finish():
+            _report(sinks, stats, event, stages.roll_length_m())
+        if sinks.db is not None:
+            sinks.db.progress(stats.frames, stages.roll_length_m())
+    interrupted = stop.is_set() and not (config.max_frames and stats.frames >= config.max_frames)
+    return summarize(
+        stats,
+        time.perf_counter() - started,
+        source=source.description,
+        model=str(model.path),
+        dropped_frames=source.dropped,
+        skipped_frames=source.skipped,
+        roll_length_m=round(stages.roll_length_m(), 3),
+        rejected_tracks=stages.tracker.rejected,
+        interrupted=interrupted,
+    )
+
+
+def _loop(
+    frames: Iterator[Frame],
+    stages: _Stages,
+    sinks: Sinks,
+    sink_config: SinkConfig,
+    stats: Stats,
+    stop: threading.Event,
+    max_frames: int,
+    progress: Callable[[Frame, int], None] | None,
+) -> None:
+    fps_ema = 0.0
+    previous_verdict = 0.0
+    waited = time.perf_counter()
+    for frame in frames:
+        times = {"wait": (time.perf_counter() - waited) * 1000.0}
+        confirmed, closed = stages.step(frame, times)
+        verdict = time.perf_counter()
+        latency_ms = (verdict - frame.t_capture) * 1000.0
+        for event in confirmed:
+            sinks.alarm(event)
+        for event in closed:
+            _report(sinks, stats, event, stages.roll_length_m())
+        if previous_verdict:
+            rate = 1.0 / max(verdict - previous_verdict, 1e-6)
+            fps_ema = rate if fps_ema == 0 else 0.9 * fps_ema + 0.1 * rate
+        previous_verdict = verdict
+        if sink_config.draws:
+            roll_m, found = stages.roll_length_m(), stages.tracker.confirmed_count
+            hud = Hud(frame.index, fps_ema, latency_ms, roll_m, found)
+            heat, geometry = stages.heat if sink_config.heatmap and stages.heat else (None, None)
+            sinks.frame(draw(frame.image, stages.tracker.current, hud, heat, geometry))
+        times["sinks"] = (time.perf_counter() - verdict) * 1000.0
+        stats.add(latency_ms, times)
+        if progress is not None:
+            progress(frame, stats.frames)
+        if sinks.window is not None and sinks.window.quit:
+            stop.set()
+        if stop.is_set() or (max_frames and stats.frames >= max_frames):
+            stop.set()
+            break
+        waited = time.perf_counter()
+
+
+def _report(sinks: Sinks, stats: Stats, event: DefectEvent, roll_length_m: float) -> None:
+    if sinks.db is not None:
+        sinks.db.progress(stats.frames, roll_length_m)
+    sinks.report(event)
+    stats.by_class[event.class_name] += 1

@@ -1,0 +1,118 @@
+"""Score map -> defects: threshold, connected components, class by logits, box in frame pixels.
+
+Works on the model's small map (frame / stride), and only on the cells above threshold.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fabric_inspect.errors import ConfigError, ModelError
+from fabric_inspect.inspect.preprocess import Geometry
+
+
+@dataclass(frozen=True, slots=True)
+class PostprocessConfig:
+    """Sensitivity: `threshold` (None = the model's calibrated one) and per-class overrides."""
+
+    threshold: float | None = None
+    class_thresholds: dict[str, float] = field(default_factory=dict)
+    min_cells: int = 1  # smallest component, in score-map cells
+
+    def __post_init__(self) -> None:
+        values = dict(self.class_thresholds)
+        if self.threshold is not None:
+            values["--threshold"] = self.threshold
+        for name, value in values.items():
+            if not 0.0 < value < 1.0:
+                raise ConfigError(f"threshold for {name} must be in (0, 1), got {value}")
+        if self.min_cells < 1:
+            raise ConfigError(f"--min-cells must be >= 1, got {self.min_cells}")
+
+    def resolved(self, classes: tuple[str, ...], model_threshold: float) -> np.ndarray:
+        """One threshold per model class; raises ConfigError naming an unknown class (and a close match)."""
+        for name in self.class_thresholds:
+            if name not in classes:
+                close = difflib.get_close_matches(name, classes, n=1)
+                hint = (
+                    f"; did you mean {close[0]!r}?" if close else f"; the model's classes are {list(classes)}"
+                )
+                raise ConfigError(f"--class-threshold {name}: the model has no class {name!r}{hint}")
+        base = model_threshold if self.threshold is None else self.threshold
+        return np.array([self.class_thresholds.get(name, base) for name in classes], dtype=np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One defect in one frame: box in frame pixels [x0, y0, x1, y1), class, max score, area."""
+
+    bbox: tuple[int, int, int, int]
+    class_name: str
+    score: float
+    area_px: int
+
+    def __post_init__(self) -> None:
+        x0, y0, x1, y1 = self.bbox
+        if x1 <= x0 or y1 <= y0:
+            raise ValueError(f"detection bbox must have x1 > x0 and y1 > y0, got {self.bbox}")
+        if not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"detection score must be in 0..1, got {self.score}")
+
+
+def find_defects(
+    score: np.ndarray,
+    class_logits: np.ndarray,
+    thresholds: np.ndarray,
+    classes: tuple[str, ...],
+    stride: int,
+    geometry: Geometry,
+    min_cells: int = 1,
+) -> list[Detection]:
+    """Components of `score >= threshold` on the map; `thresholds` has one value per class."""
+    import cv2
+
+    if score.ndim != 2 or class_logits.shape[1:] != score.shape or class_logits.shape[0] != len(classes):
+        raise ModelError(
+            f"model output shapes do not fit: score {score.shape}, class_logits {class_logits.shape}, "
+            f"{len(classes)} classes"
+        )
+    mask = score >= float(thresholds.min())
+    if not mask.any():
+        return []
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    cells = np.flatnonzero(mask)
+    owner = labels.ravel()[cells]
+    best = np.zeros(count, dtype=np.float32)
+    np.maximum.at(best, owner, score.ravel()[cells])
+    logits = class_logits.reshape(len(classes), -1)[:, cells]
+    sums = np.stack([np.bincount(owner, weights=row, minlength=count) for row in logits])
+    kinds = sums.argmax(axis=0)
+    found = []
+    for label in range(1, count):
+        kind = int(kinds[label])
+        if best[label] < thresholds[kind] or stats[label, cv2.CC_STAT_AREA] < min_cells:
+            continue
+        found.append(_detection(stats[label], classes[kind], float(best[label]), stride, geometry))
+    return found
+
+
+def _detection(stat: np.ndarray, class_name: str, score: float, stride: int, geometry: Geometry) -> Detection:
+    import cv2
+
+    left, top = int(stat[cv2.CC_STAT_LEFT]), int(stat[cv2.CC_STAT_TOP])
+    right = left + int(stat[cv2.CC_STAT_WIDTH])
+    bottom = top + int(stat[cv2.CC_STAT_HEIGHT])
+    x0, y0 = geometry.to_frame(left * stride, top * stride)
+    x1, y1 = geometry.to_frame(right * stride, bottom * stride)
+    x1 = min(x1, geometry.x0 + geometry.width)
+    y1 = min(y1, geometry.y0 + geometry.height)
+    area = int(stat[cv2.CC_STAT_AREA]) * (stride / geometry.scale) ** 2
+    return Detection(
+        (int(x0), int(y0), max(int(x0) + 1, round(x1)), max(int(y0) + 1, round(y1))),
+        class_name,
+        min(1.0, score),
+        int(area),
+    )

@@ -1,0 +1,287 @@
+"""Associate per-frame detections into physical defects, so each defect is reported once.
+
+Detections are placed in roll coordinates (x in frame pixels, y in pixels along the roll, from the
+motion estimate), where a defect on the fabric stands still; a detection joins the track whose roll box
+it overlaps (within `gate_px`). A track is confirmed once it is seen in `k` of the last `n` frames
+(flicker is rejected) and is closed when it has left the view or has not been seen for `max_missed`
+frames. Closed confirmed tracks become `DefectEvent`s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fabric_inspect.errors import ConfigError
+from fabric_inspect.inspect.frames import Frame
+from fabric_inspect.inspect.postprocess import Detection
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 (roll coordinates: y grows along the roll)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    """Confirm in k of n frames; close after max_missed unseen frames; gate_px of slack when matching."""
+
+    k: int = 3
+    n: int = 5
+    max_missed: int = 5
+    gate_px: float = 24.0
+    px_per_mm: float = 1.0
+    crop_margin_px: int = 16
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.k <= self.n:
+            raise ConfigError(f"--confirm k of n needs 1 <= k <= n, got k={self.k}, n={self.n}")
+        if self.n > 100:
+            raise ConfigError(f"--confirm n must be <= 100 frames, got {self.n}")
+        if self.max_missed < 1:
+            raise ConfigError(f"max_missed must be >= 1 frame, got {self.max_missed}")
+        if self.gate_px < 0:
+            raise ConfigError(f"gate_px must be >= 0, got {self.gate_px}")
+        if self.px_per_mm <= 0:
+            raise ConfigError(f"--px-per-mm must be > 0, got {self.px_per_mm}")
+        if self.crop_margin_px < 0:
+            raise ConfigError(f"crop margin must be >= 0, got {self.crop_margin_px}")
+
+
+@dataclass(frozen=True, slots=True)
+class DefectEvent:
+    """One physical defect, as reported (events file, database, alarms)."""
+
+    id: int
+    class_name: str
+    score: float
+    first_frame: int
+    last_frame: int
+    roll_y_mm: float
+    roll_x_mm: float
+    length_mm: float
+    width_mm: float
+    best_frame: int
+    bbox: tuple[int, int, int, int]
+    time: str
+    crop: np.ndarray | None = field(default=None, repr=False, compare=False)
+    crop_path: str | None = None
+
+    def to_json(self) -> dict:
+        """The events-file keys (docs/architecture.md); crop_path only when crops are written."""
+        record = {
+            "id": self.id,
+            "class": self.class_name,
+            "score": round(self.score, 4),
+            "first_frame": self.first_frame,
+            "last_frame": self.last_frame,
+            "roll_y_mm": round(self.roll_y_mm, 1),
+            "roll_x_mm": round(self.roll_x_mm, 1),
+            "length_mm": round(self.length_mm, 1),
+            "width_mm": round(self.width_mm, 1),
+            "best_frame": self.best_frame,
+            "bbox": list(self.bbox),
+            "time": self.time,
+        }
+        if self.crop_path is not None:
+            record["crop_path"] = self.crop_path
+        return record
+
+
+@dataclass(slots=True)
+class Track:
+    """A defect being followed (mutable, internal to the tracker)."""
+
+    key: int
+    box: Box
+    first_frame: int
+    first_time: float
+    last_frame: int
+    best: Detection
+    best_frame: int
+    crop: np.ndarray | None
+    hits: deque[int]
+    votes: dict[str, float]
+    last_step: int
+    defect_id: int = 0  # 0 until confirmed
+
+    @property
+    def confirmed(self) -> bool:
+        return self.defect_id > 0
+
+
+def roll_box(bbox: tuple[int, int, int, int], offset_px: float, frame_height: int) -> Box:
+    """Frame box -> roll coordinates: row y of a frame, after offset_px of travel, is at offset + (H - y)."""
+    x0, y0, x1, y1 = bbox
+    return (float(x0), offset_px + frame_height - y1, float(x1), offset_px + frame_height - y0)
+
+
+def overlap(a: Box, b: Box, gate: float) -> float:
+    """Intersection area of a and b, each grown by `gate` on every side (0 when apart)."""
+    w = min(a[2], b[2]) - max(a[0], b[0]) + 2 * gate
+    h = min(a[3], b[3]) - max(a[1], b[1]) + 2 * gate
+    return max(w, 0.0) * max(h, 0.0)
+
+
+class Tracker:
+    """Roll-coordinate tracker; `update` once per processed frame, `finish` at the end of the run."""
+
+    def __init__(self, config: TrackerConfig, x_origin_px: float = 0.0) -> None:
+        self.config = config
+        self.x_origin_px = x_origin_px
+        self.tracks: list[Track] = []
+        self.current: list[tuple[Detection, Track]] = []  # this frame's detections and their tracks
+        self.rejected = 0  # tracks dropped without confirmation (flicker)
+        self._step = 0
+        self._keys = 0
+        self._reported = 0
+
+    def update(
+        self, detections: list[Detection], frame: Frame, offset_px: float
+    ) -> tuple[list[DefectEvent], list[DefectEvent]]:
+        """Add one frame's detections; return (defects confirmed now, defects closed now)."""
+        self._step += 1
+        self.current = []
+        for detection in detections:
+            box = roll_box(detection.bbox, offset_px, frame.height)
+            track = self._match(box)
+            if track is None:
+                track = self._start(box, detection, frame)
+            else:
+                self._extend(track, box, detection, frame)
+            self.current.append((detection, track))
+        self._merge_touching()
+        confirmed = [self._event(t) for t in self._confirm()]
+        return confirmed, self._close(offset_px)
+
+    @property
+    def confirmed_count(self) -> int:
+        """Defects confirmed so far (reported ones plus those still in view)."""
+        return self._reported
+
+    def finish(self) -> list[DefectEvent]:
+        """Close every open track (end of run); the confirmed ones become events."""
+        closing, self.tracks = self.tracks, []
+        return [self._event(t) for t in closing if t.confirmed]
+
+    def _match(self, box: Box) -> Track | None:
+        best, best_overlap = None, 0.0
+        for track in self.tracks:
+            value = overlap(track.box, box, self.config.gate_px)
+            if value > best_overlap:
+                best, best_overlap = track, value
+        return best
+
+    def _merge_touching(self) -> None:
+        """Pieces of one defect (a broken line seen as fragments) that have grown into each other become
+        one track. Two already-reported defects are left apart (each has had its alarm and id)."""
+        merged = True
+        while merged:
+            merged = False
+            for i, a in enumerate(self.tracks):
+                for b in self.tracks[i + 1 :]:
+                    if (a.confirmed and b.confirmed) or overlap(a.box, b.box, self.config.gate_px / 2) <= 0:
+                        continue
+                    self._absorb(a, b)
+                    self.tracks.remove(b)
+                    merged = True
+                    break
+                if merged:
+                    break
+
+    def _absorb(self, keep: Track, other: Track) -> None:
+        a, b = keep.box, other.box
+        keep.box = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+        if other.confirmed:
+            keep.defect_id = other.defect_id
+        if other.first_frame < keep.first_frame:
+            keep.first_frame, keep.first_time = other.first_frame, other.first_time
+        keep.last_frame = max(keep.last_frame, other.last_frame)
+        keep.last_step = max(keep.last_step, other.last_step)
+        keep.hits = deque(sorted(set(keep.hits) | set(other.hits)), maxlen=self.config.n)
+        for name, value in other.votes.items():
+            keep.votes[name] = keep.votes.get(name, 0.0) + value
+        if other.best.score > keep.best.score:
+            keep.best, keep.best_frame, keep.crop = other.best, other.best_frame, other.crop
+        self.current = [(d, keep if t is other else t) for d, t in self.current]
+
+    def _start(self, box: Box, detection: Detection, frame: Frame) -> Track:
+        self._keys += 1
+        track = Track(
+            key=self._keys,
+            box=box,
+            first_frame=frame.index,
+            first_time=frame.wall_time,
+            last_frame=frame.index,
+            best=detection,
+            best_frame=frame.index,
+            crop=self._crop(frame, detection),
+            hits=deque([self._step], maxlen=self.config.n),
+            votes={detection.class_name: detection.score},
+            last_step=self._step,
+        )
+        self.tracks.append(track)
+        return track
+
+    def _extend(self, track: Track, box: Box, detection: Detection, frame: Frame) -> None:
+        a = track.box
+        track.box = (min(a[0], box[0]), min(a[1], box[1]), max(a[2], box[2]), max(a[3], box[3]))
+        track.last_frame = frame.index
+        track.votes[detection.class_name] = track.votes.get(detection.class_name, 0.0) + detection.score
+        if track.last_step != self._step:
+            track.hits.append(self._step)
+            track.last_step = self._step
+        if detection.score > track.best.score:
+            track.best, track.best_frame = detection, frame.index
+            track.crop = self._crop(frame, detection)
+
+    def _crop(self, frame: Frame, detection: Detection) -> np.ndarray:
+        m = self.config.crop_margin_px
+        x0, y0, x1, y1 = detection.bbox
+        return frame.image[max(0, y0 - m) : y1 + m, max(0, x0 - m) : x1 + m].copy()
+
+    def _confirm(self) -> list[Track]:
+        newly = []
+        window_start = self._step - self.config.n + 1
+        for track in self.tracks:
+            if not track.confirmed and sum(1 for s in track.hits if s >= window_start) >= self.config.k:
+                self._reported += 1
+                track.defect_id = self._reported
+                newly.append(track)
+        return newly
+
+    def _close(self, offset_px: float) -> list[DefectEvent]:
+        """Close tracks that left the view (below the bottom row) or went unseen too long."""
+        keep, closed = [], []
+        unconfirmed_limit = self.config.n - self.config.k + 1
+        for track in self.tracks:
+            missed = self._step - track.last_step
+            left_view = track.box[3] < offset_px - self.config.gate_px
+            limit = self.config.max_missed if track.confirmed else unconfirmed_limit
+            if not (left_view or missed >= limit):
+                keep.append(track)
+            elif track.confirmed:
+                closed.append(self._event(track))
+            else:
+                self.rejected += 1
+        self.tracks = keep
+        return closed
+
+    def _event(self, track: Track) -> DefectEvent:
+        ppm = self.config.px_per_mm
+        x0, y0, x1, y1 = track.box
+        return DefectEvent(
+            id=track.defect_id,
+            class_name=max(track.votes, key=lambda name: track.votes[name]),
+            score=track.best.score,
+            first_frame=track.first_frame,
+            last_frame=track.last_frame,
+            roll_y_mm=(y0 + y1) / 2 / ppm,
+            roll_x_mm=((x0 + x1) / 2 - self.x_origin_px) / ppm,
+            length_mm=(y1 - y0) / ppm,
+            width_mm=(x1 - x0) / ppm,
+            best_frame=track.best_frame,
+            bbox=track.best.bbox,
+            time=dt.datetime.fromtimestamp(track.first_time, dt.UTC).isoformat(timespec="milliseconds"),
+            crop=track.crop,
+        )

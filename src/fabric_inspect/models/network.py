@@ -1,0 +1,147 @@
+"""The defect network: a small stride-8 fully convolutional net for CPU real time (imports torch).
+
+`DefectNet` maps a normalized float batch ``[N, C, H, W]`` to a per-cell defect logit ``[N, 1, h, w]``
+and class logits ``[N, n_classes, h, w]`` with ``h = ceil(H / 8)``, ``w = ceil(W / 8)``. Layout:
+
+- a full 3x3 stride-2 convolution (16 channels) sees every pixel, so a 1-yarn-wide line still excites
+  it; two depthwise-separable stride-2 blocks (32, 64 channels) reach stride 8 early, where CPU time is
+  spent on few pixels;
+- three residual depthwise-separable blocks at stride 8 with dilations 1, 2, 4 widen the receptive
+  field to ~127 px, so long faint streaks (reed marks) and broken ends read as lines;
+- a 1x1 head gives one defect logit and one logit per class.
+
+Depthwise-separable blocks keep a 1280x720 frame near 10 ms in onnxruntime on 2 CPU threads (full 3x3
+convolutions at 64 channels cost 4-5x more; see benchmarks/model_latency.py).
+
+`FrameModel` wraps it for export: it takes the raw uint8 frame (``[H, W, 3]`` BGR or ``[H, W]`` grey),
+casts and normalizes it inside the graph, and returns ``score = sigmoid(logit)`` ``[h, w]`` and
+``class_logits`` ``[n_classes, h, w]`` (the ONNX contract in `fabric_inspect.models.metadata`).
+Nothing here knows about training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from fabric_inspect.datasets.classes import DEFECT_CLASSES
+from fabric_inspect.errors import ConfigError
+
+STRIDE = 8
+# Fixed normalization, the same for every frame: (pixel - MEAN) / STD. In the graph, not in the runtime.
+PIXEL_MEAN = 128.0
+PIXEL_STD = 64.0
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkConfig:
+    """The shape of a DefectNet; stored in checkpoints as a plain dict."""
+
+    color: bool = True  # True: BGR HxWx3 input; False: greyscale HxW
+    widths: tuple[int, ...] = (16, 32, 64)  # channels after each stride-2 stage
+    dilations: tuple[int, ...] = (1, 2, 4)  # residual separable blocks at stride 8 (receptive field)
+    classes: tuple[str, ...] = DEFECT_CLASSES
+
+    def __post_init__(self) -> None:
+        if len(self.widths) != 3 or any(w < 1 for w in self.widths):
+            raise ConfigError(f"network widths must be 3 positive channel counts, got {self.widths}")
+        if any(d < 1 for d in self.dilations):
+            raise ConfigError(f"network dilations must be >= 1, got {self.dilations}")
+        if not self.classes or len(set(self.classes)) != len(self.classes):
+            raise ConfigError(f"network classes must be unique and not empty, got {self.classes}")
+
+    @property
+    def in_channels(self) -> int:
+        return 3 if self.color else 1
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "checkpoint") -> NetworkConfig:
+        known = {"color", "widths", "dilations", "classes"}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(
+                f"{source}: unknown network config keys {sorted(unknown)}; expected {sorted(known)}"
+            )
+        try:
+            return cls(
+                color=bool(data.get("color", True)),
+                widths=tuple(int(w) for w in data.get("widths", cls.widths)),
+                dilations=tuple(int(d) for d in data.get("dilations", cls.dilations)),
+                classes=tuple(str(c) for c in data.get("classes", DEFECT_CLASSES)),
+            )
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{source}: malformed network config ({err})") from None
+
+
+def _bn_relu(conv: nn.Conv2d) -> list[nn.Module]:
+    return [conv, nn.BatchNorm2d(conv.out_channels), nn.ReLU(inplace=True)]
+
+
+def _separable(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    """Depthwise 3x3 (BN, ReLU) then pointwise 1x1 (BN, ReLU)."""
+    depthwise = nn.Conv2d(cin, cin, 3, stride, padding=dilation, dilation=dilation, groups=cin, bias=False)
+    return nn.Sequential(*_bn_relu(depthwise), *_bn_relu(nn.Conv2d(cin, cout, 1, bias=False)))
+
+
+class _Residual(nn.Module):
+    def __init__(self, body: nn.Module) -> None:
+        super().__init__()
+        self.body = body
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class DefectNet(nn.Module):
+    """Normalized float ``[N, C, H, W]`` -> (defect logit ``[N, 1, h, w]``, class logits ``[N, K, h, w]``)."""
+
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__()
+        self.config = config
+        w1, w2, w3 = config.widths
+        stem = nn.Sequential(*_bn_relu(nn.Conv2d(config.in_channels, w1, 3, 2, padding=1, bias=False)))
+        layers: list[nn.Module] = [stem, _separable(w1, w2, stride=2), _separable(w2, w3, stride=2)]
+        layers += [_Residual(_separable(w3, w3, dilation=d)) for d in config.dilations]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Conv2d(w3, 1 + len(config.classes), 1)
+        nn.init.constant_(self.head.bias[:1], -4.0)  # defects are rare: start near p = 0.02
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.head(self.features(x))
+        return out[:, :1], out[:, 1:]
+
+
+def normalize(images: torch.Tensor) -> torch.Tensor:
+    """uint8 ``[N, C, H, W]`` -> the network's float input (the same arithmetic as in the graph)."""
+    return (images.float() - PIXEL_MEAN) * (1.0 / PIXEL_STD)
+
+
+class FrameModel(nn.Module):
+    """The exported graph: raw uint8 frame in, probability map and class logits out."""
+
+    def __init__(self, net: DefectNet) -> None:
+        super().__init__()
+        self.net = net
+        self.color = net.config.color
+
+    def forward(self, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = frame.permute(2, 0, 1).unsqueeze(0) if self.color else frame.unsqueeze(0).unsqueeze(0)
+        logit, class_logits = self.net(normalize(x))
+        return torch.sigmoid(logit[0, 0]), class_logits[0]
+
+
+def build_network(config: NetworkConfig) -> DefectNet:
+    return DefectNet(config)
+
+
+def output_size(height: int, width: int) -> tuple[int, int]:
+    """Score-map size for an input of ``height x width`` (three stride-2, padding-1 convolutions)."""
+    for _ in range(3):
+        height, width = (height + 1) // 2, (width + 1) // 2
+    return height, width

@@ -1,0 +1,94 @@
+"""Training configuration: one frozen dataclass, named presets, and JSON round trip. Plain Python."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from fabric_inspect.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    """How to train (or fine-tune) a DefectNet. Validated on construction; stored as config.json."""
+
+    epochs: int = 20
+    steps_per_epoch: int = 100
+    batch_size: int = 16
+    crop: int = 160  # training crop side in pixels (a multiple of 8)
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    patience: int = 6  # early stopping: epochs without a better validation loss
+    val_fraction: float = 0.2
+    val_images: int = 96  # synthetic: validation images per epoch (fixed seeds)
+    val_size: int = 256  # synthetic: validation image side
+    calib_images: int = 300  # synthetic: defect-free images for threshold calibration
+    defect_rate: float = 0.6  # synthetic: share of training images with a defect
+    defect_crop_fraction: float = 0.5  # folder data: share of crops centred on a defect
+    target_far: float = 0.01  # false-alarm rate the threshold is calibrated for
+    seed: int = 0
+    threads: int = 2
+    color: bool = True
+    widths: tuple[int, ...] = (16, 32, 64)
+    dilations: tuple[int, ...] = (1, 2, 4)
+
+    def __post_init__(self) -> None:
+        positive = ("epochs", "steps_per_epoch", "batch_size", "val_images", "val_size", "threads")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.crop < 32 or self.crop % 8:
+            raise ConfigError(f"--crop must be a multiple of 8 and at least 32, got {self.crop}")
+        if not 0.0 < self.lr < 1.0:
+            raise ConfigError(f"--lr must be in (0, 1), got {self.lr}")
+        if self.weight_decay < 0.0 or self.patience < 1 or self.calib_images < 1:
+            raise ConfigError("weight_decay must be >= 0, patience and calib_images >= 1")
+        for name in ("val_fraction", "target_far"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ConfigError(f"{name} must be in (0, 1), got {getattr(self, name)}")
+        for name in ("defect_rate", "defect_crop_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
+        names = [f.name for f in fields(cls)]
+        for key in data:
+            if key not in names:
+                close = difflib.get_close_matches(key, names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigError(f"{source}: unknown training setting {key!r}{hint}")
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        try:
+            return cls(**values)
+        except TypeError as err:
+            raise ConfigError(f"{source}: {err}") from None
+
+    def with_overrides(self, **overrides: Any) -> TrainConfig:
+        """A copy with the non-None overrides applied (CLI options left unset stay as the preset)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(self, **given) if given else self
+
+    def network_dict(self) -> dict[str, Any]:
+        return {"color": self.color, "widths": list(self.widths), "dilations": list(self.dilations)}
+
+
+# Named recipes. "default" is the shipped model's (`make model`): synthetic fabric, ~20 min on 2 cores.
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "finetune": {"epochs": 12, "steps_per_epoch": 60, "lr": 1e-3, "crop": 256, "patience": 4},
+    "quick": {"epochs": 3, "steps_per_epoch": 20, "batch_size": 8, "crop": 128, "val_images": 24},
+}
+
+
+def preset(name: str) -> TrainConfig:
+    """The TrainConfig of a named preset; ConfigError suggests the close name."""
+    if name not in PRESETS:
+        close = difflib.get_close_matches(name, PRESETS, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(PRESETS)}"
+        raise ConfigError(f"unknown --preset {name!r}; {hint}")
+    return TrainConfig(**PRESETS[name])

@@ -1,0 +1,223 @@
+"""Training and validation data: synthetic fabric generated on the fly, or a dataset folder.
+
+Both sources give `Batch`es of fixed-size crops for training and a list of full `ValImage`s for
+validation. Seeds of synthetic images live in their own ranges (render_sample uses the low 32 bits),
+above those `fabric-inspect synth --seed S` uses for S < 3000 (S * 1_000_003 + i), so a test set
+written with a new seed never repeats a training image:
+
+- training:     3_000_000_000 + seed * 50_000_000 + step * batch_size + i
+- validation:   3_900_000_000 + seed * 100_000 + i
+- calibration:  4_000_000_000 + seed * 100_000 + i   (defect-free)
+
+Folder data: images larger than the crop are cut into random crops, `defect_crop_fraction` of them
+centred on a defect pixel; smaller ones are padded by reflection. Image-level samples (no masks) are
+resized to the crop so that the defect the label speaks of stays in view (their loss is on the map's
+maximum). Greyscale images are stacked to BGR for colour models, colour images turned grey for grey ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from fabric_inspect.training.augment import apply, build_augment
+from fabric_inspect.training.config import TrainConfig
+from fabric_inspect.training.loss import Batch
+
+log = logging.getLogger(__name__)
+
+TRAIN_SEED_BASE = 3_000_000_000
+VAL_SEED_BASE = 3_900_000_000
+CALIB_SEED_BASE = 4_000_000_000
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ValImage:
+    """One validation image: uint8 image, class-index mask (None: image-level), label index (0 good)."""
+
+    image: np.ndarray
+    mask: np.ndarray | None
+    label: int
+
+
+def fit_channels(image: np.ndarray, color: bool) -> np.ndarray:
+    """BGR HxWx3 for colour models, HxW for grey ones (one cv2 call when they differ)."""
+    import cv2
+
+    if color and image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if not color and image.ndim == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return image
+
+
+def to_batch(
+    images: list[np.ndarray], masks: list[np.ndarray], has_mask: list[bool], labels: list[int]
+) -> Batch:
+    """Stack same-size uint8 images (HxWx3 or HxW) and masks into a Batch."""
+    array = np.stack(images)
+    if array.ndim == 3:
+        array = array[:, :, :, None]
+    return Batch(
+        images=torch.from_numpy(array).permute(0, 3, 1, 2).contiguous(),
+        masks=torch.from_numpy(np.stack(masks)),
+        has_mask=torch.tensor(has_mask, dtype=torch.bool),
+        labels=torch.tensor(labels, dtype=torch.long),
+    )
+
+
+def _image_label(mask: np.ndarray) -> int:
+    values = mask[mask > 0]
+    return int(np.bincount(values).argmax()) if values.size else 0
+
+
+class SyntheticSource:
+    """Synthetic fabric from `fabric_inspect.datasets.synthetic.render_sample`, new images every step."""
+
+    description = "synthetic fabric"
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        self.augment = build_augment(config.color)
+
+    def _render(self, seed: int, size: int, defect_rate: float) -> tuple[np.ndarray, np.ndarray]:
+        from fabric_inspect.datasets.synthetic import render_sample
+
+        sample = render_sample(seed, size=size, grey=not self.config.color, defect_rate=defect_rate)
+        return sample.image, sample.mask
+
+    def train_batch(self, step: int) -> Batch:
+        c = self.config
+        images, masks = [], []
+        for i in range(c.batch_size):
+            seed = TRAIN_SEED_BASE + c.seed * 50_000_000 + step * c.batch_size + i
+            image, mask = apply(self.augment, *self._render(seed, c.crop, c.defect_rate))
+            images.append(image)
+            masks.append(mask)
+        return to_batch(images, masks, [True] * len(images), [_image_label(m) for m in masks])
+
+    def val_images(self) -> list[ValImage]:
+        c = self.config
+        out = []
+        for i in range(c.val_images):
+            image, mask = self._render(VAL_SEED_BASE + c.seed * 100_000 + i, c.val_size, 0.5)
+            out.append(ValImage(image, mask, _image_label(mask)))
+        return out
+
+    def calibration_images(self) -> list[np.ndarray]:
+        c = self.config
+        return [
+            self._render(CALIB_SEED_BASE + c.seed * 100_000 + i, c.val_size, 0.0)[0]
+            for i in range(c.calib_images)
+        ]
+
+    def summary(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "data": "synthetic",
+            "train_images": c.epochs * c.steps_per_epoch * c.batch_size,
+            "crop": c.crop,
+            "defect_rate": c.defect_rate,
+            "val_images": c.val_images,
+            "calibration_images": c.calib_images,
+        }
+
+
+def _crop(
+    image: np.ndarray, mask: np.ndarray, size: int, centre: tuple[int, int] | None, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    import cv2
+
+    h, w = mask.shape
+    pad_h, pad_w = max(size - h, 0), max(size - w, 0)
+    if pad_h or pad_w:
+        image = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
+        mask = cv2.copyMakeBorder(mask, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=0)
+        h, w = mask.shape
+    if centre is None:
+        y0, x0 = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+    else:
+        jitter = rng.integers(-size // 4, size // 4 + 1, 2)
+        y0 = int(np.clip(centre[0] - size // 2 + jitter[0], 0, h - size))
+        x0 = int(np.clip(centre[1] - size // 2 + jitter[1], 0, w - size))
+    return image[y0 : y0 + size, x0 : x0 + size], mask[y0 : y0 + size, x0 : x0 + size]
+
+
+class FolderSource:
+    """A loaded dataset split (train, val) read into memory once."""
+
+    def __init__(self, config: TrainConfig, train: Any, val: Any) -> None:
+        from fabric_inspect.datasets.loader import read_image, read_mask
+
+        self.config = config
+        self.augment = build_augment(config.color)
+        self.rng = np.random.default_rng(config.seed)
+        self.train_ds, self.val_ds = train, val
+        self.items: list[ValImage] = []
+        for sample in train.samples:
+            self.items.append(self._item(train, sample, read_image, read_mask))
+        self.val = [self._item(val, s, read_image, read_mask) for s in val.samples]
+        self.defective = [i for i, it in enumerate(self.items) if it.label > 0]
+        self.good = [i for i, it in enumerate(self.items) if it.label == 0]
+        self.description = f"{train.root} ({train.format})"
+
+    def _item(self, ds: Any, sample: Any, read_image: Any, read_mask: Any) -> ValImage:
+        image = fit_channels(read_image(sample), self.config.color)
+        mask = read_mask(ds, sample)
+        if mask is None and not sample.is_defective and ds.pixel_level:
+            mask = np.zeros(image.shape[:2], np.uint8)
+        return ValImage(image, mask, ds.class_index(sample.label))
+
+    def _train_example(self, item: ValImage) -> tuple[np.ndarray, np.ndarray, bool]:
+        import cv2
+
+        size = self.config.crop
+        if item.mask is None:
+            image = cv2.resize(item.image, (size, size), interpolation=cv2.INTER_AREA)
+            return image, np.zeros((size, size), np.uint8), False
+        centre = None
+        if self.rng.random() < self.config.defect_crop_fraction:
+            ys, xs = np.nonzero(item.mask)
+            if ys.size:
+                k = int(self.rng.integers(ys.size))
+                centre = (int(ys[k]), int(xs[k]))
+        image, mask = _crop(item.image, item.mask, size, centre, self.rng)
+        return image, mask, True
+
+    def train_batch(self, step: int) -> Batch:
+        images, masks, flags, labels = [], [], [], []
+        for _ in range(self.config.batch_size):
+            pool = (
+                self.defective
+                if (self.defective and (not self.good or self.rng.random() < 0.5))
+                else self.good
+            )
+            item = self.items[int(pool[int(self.rng.integers(len(pool)))])]
+            image, mask, has_mask = self._train_example(item)
+            image, mask = apply(self.augment, image, mask)
+            images.append(image)
+            masks.append(mask)
+            flags.append(has_mask)
+            labels.append(_image_label(mask) if has_mask else item.label)
+        return to_batch(images, masks, flags, labels)
+
+    def val_images(self) -> list[ValImage]:
+        return self.val
+
+    def calibration_images(self) -> list[np.ndarray]:
+        return [v.image for v in self.val if v.label == 0]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "data": str(self.train_ds.root),
+            "format": self.train_ds.format,
+            "train_images": len(self.items),
+            "train_defective": len(self.defective),
+            "val_images": len(self.val),
+            "val_defect_free": sum(1 for v in self.val if v.label == 0),
+            "crop": self.config.crop,
+        }

@@ -1,0 +1,237 @@
+"""The training loop: steps with a rich progress bar, validation each epoch, early stopping, resumable
+checkpoints, and a run folder (config.json, metrics.json, curve.png, last.pt, best.pt). Imports torch.
+
+A run folder after `train`:
+    config.json   the TrainConfig and network config
+    last.pt       everything to resume (model, optimizer, scheduler, epoch, history, best)
+    best.pt       the weights with the lowest validation loss so far
+    metrics.json  per-epoch history (train loss terms, val loss, val image AUROC, seconds)
+    curve.png     training curve
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from fabric_inspect.errors import ConfigError
+from fabric_inspect.models.checkpoint import load_checkpoint, save_checkpoint
+from fabric_inspect.models.network import DefectNet, normalize
+from fabric_inspect.training.config import TrainConfig
+from fabric_inspect.training.data import ValImage, to_batch
+from fabric_inspect.training.loss import Batch, defect_loss
+
+log = logging.getLogger(__name__)
+
+
+class Source(Protocol):
+    description: str
+
+    def train_batch(self, step: int) -> Batch: ...
+
+    def val_images(self) -> list[ValImage]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TrainResult:
+    best_path: Path
+    last_path: Path
+    history: list[dict[str, Any]]
+    stopped_early: bool
+
+
+def _optimizer(net: DefectNet, config: TrainConfig) -> tuple[torch.optim.Optimizer, Any]:
+    optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=config.epochs * config.steps_per_epoch, pct_start=0.15
+    )
+    return optimizer, scheduler
+
+
+def validate(net: DefectNet, images: list[ValImage]) -> dict[str, float | None]:
+    """Mean loss over full validation images and the image-level AUROC (score = max of the map)."""
+    from fabric_inspect.training.metrics import auroc
+
+    net.eval()
+    losses, scores, labels = [], [], []
+    with torch.no_grad():
+        for item in images:
+            has_mask = item.mask is not None
+            mask = item.mask if has_mask else np.zeros(item.image.shape[:2], np.uint8)
+            batch = to_batch([item.image], [mask], [has_mask], [item.label])
+            logit, class_logits = net(normalize(batch.images))
+            losses.append(float(defect_loss(logit, class_logits, batch)["loss"]))
+            scores.append(float(torch.sigmoid(logit.max())))
+            labels.append(int(item.label > 0))
+    value = auroc(np.asarray(scores), np.asarray(labels))
+    return {"val_loss": float(np.mean(losses)), "val_image_auroc": value}
+
+
+def _progress(enabled: bool) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+        transient=False,
+    )
+
+
+def _state(net, optimizer, scheduler, config, epoch, history, best) -> dict[str, Any]:
+    return {
+        "model": net.state_dict(),
+        "config": {**net.config.to_dict()},
+        "classes": list(net.config.classes),
+        "threshold": 0.5,
+        "epoch": epoch,
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "train_config": config.to_dict(),
+        "history": history,
+        "best": best,
+    }
+
+
+def _train_epoch(net, source, optimizer, scheduler, epoch, config, bar, task) -> dict[str, float]:
+    """One epoch; the next batch is made in a background thread while this one trains."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    net.train()
+    sums: dict[str, float] = {}
+    first = epoch * config.steps_per_epoch
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(source.train_batch, first)
+        for i in range(config.steps_per_epoch):
+            batch = pending.result()
+            if i + 1 < config.steps_per_epoch:
+                pending = pool.submit(source.train_batch, first + i + 1)
+            logit, class_logits = net(normalize(batch.images))
+            terms = defect_loss(logit, class_logits, batch)
+            optimizer.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            optimizer.step()
+            scheduler.step()
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + float(value.detach())
+            bar.update(task, advance=1, info=f"epoch {epoch + 1} loss {sums['loss'] / (i + 1):.3f}")
+    return {f"train_{k}": v / config.steps_per_epoch for k, v in sums.items()}
+
+
+def train(
+    net: DefectNet,
+    source: Source,
+    config: TrainConfig,
+    out_dir: Path,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Train `net` on `source`, writing the run folder `out_dir`; with `resume`, continue last.pt."""
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    optimizer, scheduler = _optimizer(net, config)
+    history: list[dict[str, Any]] = []
+    best = {"val_loss": math.inf, "epoch": -1}
+    start = 0
+    if resume:
+        state = load_checkpoint(last_path)
+        if state.get("train_config") != config.to_dict():
+            raise ConfigError(
+                f"--resume: {last_path} was trained with other settings; resume with the same options "
+                "or start a new --out folder"
+            )
+        net.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        history, best, start = list(state["history"]), dict(state["best"]), int(state["epoch"]) + 1
+        log.info("resuming %s at epoch %d", last_path, start + 1)
+    (out_dir / "config.json").write_text(
+        json.dumps(
+            {"train": config.to_dict(), "network": net.config.to_dict(), "data": source.description}, indent=1
+        )
+    )
+    val = source.val_images()
+    stopped = False
+    with _progress(progress) as bar:
+        task = bar.add_task("train", total=(config.epochs - start) * config.steps_per_epoch, info="")
+        for epoch in range(start, config.epochs):
+            if epoch - int(best["epoch"]) > config.patience and best["epoch"] >= 0:
+                stopped = True
+                log.info(
+                    "early stop after epoch %d: no better validation loss for %d epochs",
+                    epoch,
+                    config.patience,
+                )
+                break
+            started = time.perf_counter()
+            row: dict[str, Any] = {
+                "epoch": epoch + 1,
+                **_train_epoch(net, source, optimizer, scheduler, epoch, config, bar, task),
+            }
+            row.update(validate(net, val))
+            row["lr"] = scheduler.get_last_lr()[0]
+            row["seconds"] = round(time.perf_counter() - started, 2)
+            history.append(row)
+            log.info(
+                "epoch %d: %s", epoch + 1, {k: round(v, 4) for k, v in row.items() if isinstance(v, float)}
+            )
+            if row["val_loss"] < best["val_loss"]:
+                best = {"val_loss": row["val_loss"], "epoch": epoch}
+                save_checkpoint(best_path, _state(net, optimizer, scheduler, config, epoch, history, best))
+            save_checkpoint(last_path, _state(net, optimizer, scheduler, config, epoch, history, best))
+            _write_history(out_dir, history)
+    return TrainResult(best_path=best_path, last_path=last_path, history=history, stopped_early=stopped)
+
+
+def _write_history(out_dir: Path, history: list[dict[str, Any]]) -> None:
+    (out_dir / "metrics.json").write_text(json.dumps({"epochs": history}, indent=1))
+    plot_history(history, out_dir / "curve.png")
+
+
+def plot_history(history: list[dict[str, Any]], path: Path) -> Path | None:
+    """Training and validation loss (and validation image AUROC) per epoch as a PNG."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # matplotlib is in the train extra; a curve is a nicety, not a result
+        log.warning("matplotlib is not installed; no training curve written")
+        return None
+    epochs = [r["epoch"] for r in history]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(epochs, [r["train_loss"] for r in history], label="train loss")
+    ax.plot(epochs, [r["val_loss"] for r in history], label="val loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_yscale("log")
+    aurocs = [r.get("val_image_auroc") for r in history]
+    if any(a is not None for a in aurocs):
+        ax2 = ax.twinx()
+        ax2.plot(
+            epochs, [a if a is not None else float("nan") for a in aurocs], "g--", label="val image AUROC"
+        )
+        ax2.set_ylabel("image AUROC")
+        ax2.set_ylim(0.5, 1.0)
+        ax2.legend(loc="upper right")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

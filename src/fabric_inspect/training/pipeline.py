@@ -1,0 +1,178 @@
+"""Train -> calibrate -> export: what `fabric-inspect train` does, as one library function (torch).
+
+1. build the network (fresh, or from `--init default|CKPT`: the shipped default.pt or a checkpoint);
+2. train it (`loop.train`), keep the weights with the best validation loss;
+3. export them to ONNX, score the defect-free calibration images through onnxruntime (the same path
+   as inspection) and pick the threshold for the target false-alarm rate (`calibrate_threshold`);
+4. evaluate the validation set with that threshold (`evaluate`, when a dataset on disk is at hand);
+5. write ``model.onnx`` (threshold, training summary and metrics in its metadata) and ``weights.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from fabric_inspect import __version__
+from fabric_inspect.errors import ModelError
+from fabric_inspect.models.checkpoint import (
+    default_weights_path,
+    load_checkpoint,
+    network_from_checkpoint,
+    save_checkpoint,
+)
+from fabric_inspect.models.export import export_onnx, model_info_for
+from fabric_inspect.models.network import DefectNet, NetworkConfig
+from fabric_inspect.training.config import TrainConfig
+from fabric_inspect.training.loop import train
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "fabric-fcn"
+
+
+@dataclass(frozen=True, slots=True)
+class FitResult:
+    model_path: Path
+    weights_path: Path
+    threshold: float
+    metrics: dict[str, Any]
+
+
+def init_network(init: str | None, config: TrainConfig, classes: tuple[str, ...]) -> DefectNet:
+    """A fresh network, or one initialised from `init` ("default" or a checkpoint path).
+
+    When the checkpoint's classes differ from `classes`, the trunk and the defect logit are kept and
+    the class logits start afresh (fine-tuning on a mill's own defect names).
+    """
+    fresh = DefectNet(
+        NetworkConfig(color=config.color, widths=config.widths, dilations=config.dilations, classes=classes)
+    )
+    if init is None:
+        return fresh
+    path = default_weights_path() if init == "default" else Path(init)
+    if init == "default" and not path.is_file():
+        raise ModelError(
+            f"--init default: the shipped weights {path} are missing; rebuild them with `make model`"
+        )
+    state = load_checkpoint(path)
+    net = network_from_checkpoint(state, source=str(path))
+    if net.config.color != config.color:
+        kind = "colour" if net.config.color else "greyscale"
+        raise ModelError(f"--init {init}: {path} is a {kind} model; train with the same colour setting")
+    if tuple(net.config.classes) == classes:
+        return net
+    log.info("--init %s: classes differ (%s); class logits start afresh", init, ", ".join(classes))
+    shaped = DefectNet(
+        NetworkConfig(
+            color=net.config.color, widths=net.config.widths, dilations=net.config.dilations, classes=classes
+        )
+    )
+    weights = {k: v for k, v in net.state_dict().items() if not k.startswith("head.")}
+    shaped.load_state_dict(weights, strict=False)
+    with torch.no_grad():
+        shaped.head.weight[:1] = net.head.weight[:1]
+        shaped.head.bias[:1] = net.head.bias[:1]
+    return shaped
+
+
+def calibration_scores(model_path: Path, images: list[np.ndarray], threads: int) -> np.ndarray:
+    """Image scores (max of the score map) of `images` through onnxruntime."""
+    from fabric_inspect.models.runtime import RuntimeConfig, load_model
+
+    model = load_model(model_path, RuntimeConfig(threads=threads))
+    return np.array([float(model.predict(image).score.max()) for image in images])
+
+
+def fit(
+    source: Any,
+    config: TrainConfig,
+    out_dir: Path,
+    classes: tuple[str, ...],
+    init: str | None = None,
+    resume: bool = False,
+    val_dataset: Any = None,
+    progress: bool = True,
+) -> FitResult:
+    """Train on `source` into `out_dir`, calibrate, and write model.onnx + weights.pt there."""
+    from fabric_inspect.training.calibrate import calibrate_threshold, false_alarm_rate
+
+    net = init_network(init, config, classes)
+    result = train(net, source, config, out_dir, resume=resume, progress=progress)
+    best = load_checkpoint(result.best_path)
+    net = network_from_checkpoint(best, source=str(result.best_path)).eval()
+    summary = {**source.summary(), "init": init or "scratch", "epochs_run": len(result.history)}
+    summary["best_epoch"] = int(best["epoch"]) + 1
+    summary["package_version"] = __version__
+    draft = out_dir / "draft.onnx"
+    calibration = source.calibration_images()
+    export_onnx(net, draft, model_info_for(net, 0.5, name=MODEL_NAME), parity_frames=calibration[:1])
+    scores = calibration_scores(draft, calibration, config.threads)
+    threshold = calibrate_threshold(scores, config.target_far)
+    metrics: dict[str, Any] = {
+        "calibration_images": int(scores.size),
+        "calibration_far": false_alarm_rate(scores, threshold),
+        "target_far": config.target_far,
+        "val_loss": float(best["best"]["val_loss"]),
+    }
+    final = out_dir / "model.onnx"
+    if val_dataset is not None:
+        export_onnx(
+            net, draft, model_info_for(net, threshold, name=MODEL_NAME, training=summary, metrics=metrics)
+        )
+        metrics.update(_evaluate(draft, val_dataset))
+    export_onnx(
+        net, final, model_info_for(net, threshold, name=MODEL_NAME, training=summary, metrics=metrics)
+    )
+    draft.unlink(missing_ok=True)
+    weights = save_checkpoint(
+        out_dir / "weights.pt",
+        {
+            "model": net.state_dict(),
+            "config": net.config.to_dict(),
+            "classes": list(net.config.classes),
+            "threshold": threshold,
+            "epoch": int(best["epoch"]),
+            "train_config": config.to_dict(),
+            "training": summary,
+            "metrics": metrics,
+        },
+    )
+    (out_dir / "summary.json").write_text(
+        json.dumps({"training": summary, "metrics": metrics, "threshold": threshold}, indent=1)
+    )
+    log.info("wrote %s (threshold %.4f) and %s", final, threshold, weights)
+    return FitResult(final, weights, threshold, metrics)
+
+
+SUMMARY_KEYS = (
+    "images",
+    "image_auroc",
+    "image_ap",
+    "pixel_auroc",
+    "aupro",
+    "defect_recall",
+    "defect_precision",
+    "image_recall",
+    "false_alarm_rate",
+)
+
+
+def _evaluate(model_path: Path, dataset: Any) -> dict[str, Any]:
+    """The headline validation figures of C2's `evaluate` (curves left out of the metadata)."""
+    from fabric_inspect.models.runtime import load_model
+    from fabric_inspect.training.evaluate import evaluate
+
+    result = evaluate(load_model(model_path), dataset, progress=False)
+    out = {f"val_{k}": result[k] for k in SUMMARY_KEYS if k in result}
+    by_class = result.get("per_class") or {}
+    out["val_recall_by_class"] = {k: v.get("recall") for k, v in by_class.items() if isinstance(v, dict)}
+    by_vis = result.get("per_visibility") or {}
+    out["val_recall_by_visibility"] = {k: v.get("recall") for k, v in by_vis.items() if isinstance(v, dict)}
+    return out

@@ -1,0 +1,70 @@
+"""`fabric-inspect bench` from the command line: JSON and PNG written, bad options one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import pytest
+from typer.testing import CliRunner
+
+from fabric_inspect.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.slow
+def test_bench_on_a_recorded_video_writes_json_and_plot(tmp_path, tiny_model_file, clip_writer):
+    video = clip_writer(tmp_path / "line.avi", 8, size=(160, 120), fps=30.0)
+    out_json, out_png = tmp_path / "r" / "bench.json", tmp_path / "r" / "bench.png"
+    args = ["bench", "--input", str(video), "--model", str(tiny_model_file), "--sizes", "96x64,128x96"]
+    args += ["--frames", "8", "--json", str(out_json), "--plot", str(out_png), "--threads", "1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(out_json.read_text())
+    assert [(r["size"], r["mode"]) for r in data["runs"]] == [
+        ("96x64", "live"),
+        ("96x64", "offline"),
+        ("128x96", "live"),
+        ("128x96", "offline"),
+    ]
+    assert data["machine"]["onnx_threads"] == 1
+    image = cv2.imread(str(out_png))
+    assert image is not None and image.shape[1] > 600
+    assert "96x64     live" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give exactly one of --input VIDEO or --synthetic"),
+        (["--synthetic", "--input", "x.mp4"], "give exactly one of"),
+        (["--synthetic", "--sizes", "big"], "--sizes must be WxH"),
+        (["--synthetic", "--modes", "live,turbo"], "--modes must be"),
+    ],
+)
+def test_bad_bench_options_are_one_line_and_exit_2(args, message, tiny_model_file):
+    result = runner.invoke(app, ["bench", "--model", str(tiny_model_file), *args])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+
+
+@pytest.mark.slow
+def test_bench_on_a_synthetic_roll_as_a_subprocess_never_imports_torch(tmp_path, tiny_model_file):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from fabric_inspect.cli import app\n"
+        "try:\n    app(sys.argv[1:])\n"
+        "except SystemExit as e:\n"
+        "    heavy = [m for m in ('torch', 'albumentations', 'matplotlib') if m in sys.modules]\n"
+        "    print('heavy:', heavy); raise SystemExit(e.code)\n"
+    )
+    args = ["bench", "--synthetic", "--model", str(tiny_model_file), "--sizes", "96x64", "--frames", "4"]
+    args += ["--modes", "offline", "--json", str(tmp_path / "b.json")]
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "heavy: []" in proc.stdout
+    assert json.loads((tmp_path / "b.json").read_text())["runs"][0]["frames"] == 4

@@ -1,0 +1,74 @@
+"""The camera-paced replay: frames arrive at their time, a slow consumer loses frames, none are queued."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from fabric_inspect.bench.paced import PacedSource, RawFrames, write_raw_frames
+from fabric_inspect.errors import SourceError
+
+
+@pytest.fixture
+def raw_clip(tmp_path, clip_writer):
+    def make(frames: int) -> RawFrames:
+        video = clip_writer(tmp_path / f"c{frames}.avi", frames)
+        return write_raw_frames(video, tmp_path / f"c{frames}.raw")
+
+    return make
+
+
+def test_raw_frames_hold_every_decoded_frame(raw_clip):
+    raw = raw_clip(5)
+    assert (raw.frames, raw.shape) == (5, (64, 96, 3))
+    assert raw.path.stat().st_size == 5 * 64 * 96 * 3
+
+
+def test_a_fast_consumer_gets_frames_in_order_at_the_camera_rate(raw_clip):
+    fps = 40.0
+    with PacedSource(raw_clip(12), fps) as source:
+        start = time.perf_counter()
+        indexes = [frame.index for frame in source]
+        elapsed = time.perf_counter() - start
+    assert indexes == sorted(indexes) and indexes[-1] == 11
+    assert len(indexes) + source.dropped == source.published == 12
+    assert elapsed >= 11 / fps * 0.9  # paced, not as fast as possible
+
+
+def test_a_slow_consumer_drops_frames_and_never_sees_a_backlog(raw_clip):
+    ages = []
+    with PacedSource(raw_clip(20), fps=100.0) as source:
+        for frame in source:
+            ages.append(time.perf_counter() - frame.t_capture)
+            time.sleep(0.05)  # five frame times per frame
+    assert source.published == 20
+    assert len(ages) + source.dropped == 20
+    assert source.dropped >= 8
+    assert max(ages) < 0.05  # always the newest frame, never one that waited behind others
+
+
+def test_replayed_frames_are_the_clips_frames(raw_clip):
+    with PacedSource(raw_clip(3), fps=20.0) as source:
+        levels = [round(float(frame.image.mean())) for frame in source]
+    assert levels == pytest.approx([0, 10, 20], abs=3)
+
+
+def test_stop_ends_the_replay_early(raw_clip):
+    with PacedSource(raw_clip(50), fps=20.0) as source:
+        seen = 0
+        for _ in source:
+            seen += 1
+            if seen == 2:
+                source.stop()
+    assert seen <= 3 and source.published < 50
+
+
+def test_missing_or_short_raw_frames_and_a_zero_rate_are_refused(tmp_path, raw_clip):
+    raw = raw_clip(2)
+    with pytest.raises(SourceError, match="frame rate > 0"):
+        PacedSource(raw, 0.0)
+    with pytest.raises(SourceError, match="missing or shorter than 3 frames"):
+        PacedSource(RawFrames(raw.path, raw.shape, 3), 30.0)
+    with pytest.raises(SourceError, match="could not be opened"):
+        write_raw_frames(tmp_path / "none.avi", tmp_path / "none.raw")

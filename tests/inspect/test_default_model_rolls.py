@@ -1,0 +1,75 @@
+"""End to end with the shipped model on synthetic roll videos with ground truth (datasets.roll).
+
+Skipped only while src/fabric_inspect/models/default.onnx has not been trained yet.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fabric_inspect.inspect.motion import MotionConfig
+from fabric_inspect.inspect.pipeline import PipelineConfig, run
+from fabric_inspect.inspect.roll_score import score_roll
+from fabric_inspect.inspect.sinks.bundle import SinkConfig
+from fabric_inspect.inspect.sources import SourceConfig, open_source
+from fabric_inspect.inspect.tracker import TrackerConfig
+from fabric_inspect.models.runtime import default_model_path, load_model
+
+
+@pytest.fixture(scope="module")
+def default_model():
+    if not default_model_path().is_file():
+        pytest.skip("the shipped model default.onnx is not there yet (make model)")
+    return load_model(None)
+
+
+def inspect_roll(video: Path, truth: dict, model, events: Path):
+    ppm = float(truth["px_per_mm"])
+    config = PipelineConfig(
+        motion=MotionConfig(px_per_mm=ppm), tracker=TrackerConfig(k=3, n=5, px_per_mm=ppm)
+    )
+    summary = run(open_source(SourceConfig(str(video))), model, config, SinkConfig(events=events))
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    assert len(lines) == summary.defects
+    return summary, lines
+
+
+def test_the_conftest_roll_has_each_defect_reported_once(roll_video, default_model, tmp_path):
+    video, truth = roll_video
+    _, events = inspect_roll(video, truth, default_model, tmp_path / "ev.jsonl")
+    score = score_roll(events, truth, visibilities=("medium", "high"))
+    assert score.truths >= 1
+    assert score.found == score.truths, score
+    assert score.duplicates == 0, score
+
+
+@pytest.mark.slow
+def test_recall_duplicates_and_positions_on_a_three_metre_roll(default_model, tmp_path):
+    from fabric_inspect.datasets.roll import RollConfig, write_roll_video
+
+    config = RollConfig(
+        seconds=30, fps=10, width=320, height=240, speed_m_per_min=6, px_per_mm=4, seed=11, defects_per_m=10
+    )
+    truth = write_roll_video(config, tmp_path / "roll.mp4", progress=False)
+    _, events = inspect_roll(tmp_path / "roll.mp4", truth, default_model, tmp_path / "ev.jsonl")
+    score = score_roll(events, truth, visibilities=("medium", "high"))
+    assert score.truths >= 15
+    assert score.recall >= 0.95, score
+    assert score.duplicate_rate <= 0.05, score
+    assert max(score.position_errors) <= 0.05, score
+
+
+@pytest.mark.slow
+def test_a_defect_free_roll_has_at_most_one_false_report_per_ten_metres(default_model, tmp_path):
+    from fabric_inspect.datasets.roll import RollConfig, write_roll_video
+
+    config = RollConfig(
+        seconds=50, fps=10, width=320, height=240, speed_m_per_min=12, px_per_mm=4, seed=12, defects_per_m=0
+    )
+    truth = write_roll_video(config, tmp_path / "clean.mp4", progress=False)
+    summary, events = inspect_roll(tmp_path / "clean.mp4", truth, default_model, tmp_path / "ev.jsonl")
+    assert summary.roll_length_m >= 9.5
+    assert len(events) <= summary.roll_length_m / 10.0, events

@@ -1,0 +1,156 @@
+"""Live mode against a real MJPEG-over-HTTP stream on 127.0.0.1 (http.server, multipart/x-mixed-replace)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from fabric_inspect.errors import SourceError
+from fabric_inspect.inspect.pipeline import PipelineConfig, run
+from fabric_inspect.inspect.sinks.bundle import SinkConfig
+from fabric_inspect.inspect.sources import SourceConfig, open_source
+
+BOUNDARY = "frameboundary"
+
+
+class MjpegServer:
+    """Serves `frames` (BGR arrays, looped) at `fps` to each client; stops when closed."""
+
+    def __init__(self, frames, fps: float = 30.0) -> None:
+        import cv2
+
+        jpegs = [cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes() for f in frames]
+        stopping = threading.Event()
+        self.stopping = stopping
+        self.generation = 0  # bumped by drop_clients(): connected clients are cut off
+        self.sent = 0
+        server_self = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+                self.end_headers()
+                next_at = time.perf_counter()
+                i = 0
+                generation = server_self.generation
+                try:
+                    while not stopping.is_set() and generation == server_self.generation:
+                        data = jpegs[i % len(jpegs)]
+                        head = (
+                            f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n"
+                        )
+                        self.wfile.write(head.encode() + data + b"\r\n")
+                        server_self.sent += 1
+                        i += 1
+                        next_at += 1.0 / fps
+                        time.sleep(max(0.0, next_at - time.perf_counter()))
+                except (BrokenPipeError, ConnectionResetError):
+                    return
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/stream.mjpg"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> MjpegServer:
+        self.thread.start()
+        return self
+
+    def drop_clients(self) -> None:
+        """Cut every connected client off (as a camera reboot or network glitch would)."""
+        self.generation += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class SlowModel:
+    """The real tiny model, made slower than the stream (as a heavy model on a weak PC would be)."""
+
+    def __init__(self, model, delay_s: float) -> None:
+        self.model, self.delay_s = model, delay_s
+        self.info, self.path = model.info, model.path
+
+    def predict(self, frame):
+        time.sleep(self.delay_s)
+        return self.model.predict(frame)
+
+
+@pytest.fixture(scope="module")
+def stream(synth):
+    roll = synth.make_roll((synth.Spot(100, 500, 9),), length=900, width=256, height=128, speed_px=6.0)
+    with MjpegServer([roll.frame(t) for t in range(roll.frame_count)], fps=30.0) as server:
+        yield server
+
+
+@pytest.mark.slow
+def test_slow_inference_drops_stale_frames_instead_of_queuing_them(stream, tiny_model):
+    source = open_source(SourceConfig(stream.url))
+    assert source.live
+    summary = run(source, SlowModel(tiny_model, 0.1), PipelineConfig(max_frames=15), SinkConfig())
+    assert summary.frames == 15
+    # ~30 fps arrive while ~10 fps are inspected: about two of three frames must be dropped, not queued
+    assert summary.dropped_frames >= summary.frames
+    # the frame inspected is always the newest, so capture -> verdict stays near one inference time;
+    # queued frames would have pushed it towards a second by the 15th frame
+    assert summary.latency_ms["p95"] < 300
+
+
+@pytest.mark.slow
+def test_a_fast_pipeline_keeps_up_with_the_live_stream(stream, tiny_model, tmp_path):
+    summary = run(
+        open_source(SourceConfig(stream.url)),
+        tiny_model,
+        PipelineConfig(max_frames=30),
+        SinkConfig(events=tmp_path / "ev.jsonl"),
+    )
+    assert summary.frames == 30
+    assert summary.dropped_frames <= 6  # a few, at most, on a busy machine
+    assert summary.latency_ms["p50"] < 1.5 * 1000 / 30
+
+
+def test_a_stream_that_cannot_be_opened_is_one_clear_error():
+    with pytest.raises(SourceError, match=r"stream http://127\.0\.0\.1:9/none\.mjpg could not be opened"):
+        open_source(SourceConfig("http://127.0.0.1:9/none.mjpg"))
+
+
+@pytest.mark.slow
+def test_a_stream_that_drops_is_reopened_and_the_gap_is_logged(synth, tiny_model, caplog):
+    roll = synth.make_roll(length=600, width=128, height=64, speed_px=6.0)
+    with MjpegServer([roll.frame(t) for t in range(roll.frame_count)], fps=30.0) as server:
+        source = open_source(SourceConfig(server.url))
+
+        def cut_once(frame, count: int) -> None:
+            if count == 10:
+                server.drop_clients()
+
+        summary = run(source, tiny_model, PipelineConfig(max_frames=40), SinkConfig(), progress=cut_once)
+    assert summary.frames == 40
+    assert source.reopens >= 1
+    assert "stopped delivering frames" in caplog.text
+
+
+@pytest.mark.slow
+def test_a_stream_gone_for_good_ends_the_run_after_give_up_after(synth, tiny_model):
+    roll = synth.make_roll(length=600, width=128, height=64, speed_px=6.0)
+    server = MjpegServer([roll.frame(t) for t in range(roll.frame_count)], fps=30.0)
+    with server:
+        source = open_source(SourceConfig(server.url, give_up_after_s=1.0))
+
+        def shut_down(frame, count: int) -> None:
+            if count == 10:
+                threading.Thread(target=server.__exit__, daemon=True).start()
+
+        started = time.perf_counter()
+        summary = run(source, tiny_model, PipelineConfig(), SinkConfig(), progress=shut_down)
+    assert 10 <= summary.frames < 60
+    assert time.perf_counter() - started < 30

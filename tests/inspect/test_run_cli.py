@@ -1,0 +1,186 @@
+"""`fabric-inspect run` / `live` through typer's CliRunner: outputs, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fabric_inspect.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def video(synth, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    roll = synth.make_roll(
+        (synth.Spot(80, 400, 8), synth.Spot(180, 700, 8)), length=1000, width=256, height=128
+    )
+    return synth.write_video(roll, tmp_path_factory.mktemp("cli") / "roll.avi")
+
+
+def test_run_writes_every_output_and_prints_the_summary(video, tiny_model_path, tmp_path, synth):
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            str(video),
+            "--model",
+            str(tiny_model_path),
+            "--px-per-mm",
+            "2",
+            "--threads",
+            "1",
+            "--events",
+            str(out / "ev.jsonl"),
+            "--summary",
+            str(out / "summary.json"),
+            "--db",
+            str(out / "i.db"),
+            "--roll",
+            "R1",
+            "--crops",
+            str(out / "crops"),
+            "--save-video",
+            str(out / "v.mp4"),
+            "--heatmap",
+            "--class-threshold",
+            "stain=0.6",
+            "--confirm",
+            "2/4",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["defects"] == 2 == len(synth.read_jsonl(out / "ev.jsonl"))
+    assert summary["defects_by_class"] == {"stain": 2}
+    assert set(summary["stages_ms"]) == {
+        "wait",
+        "preprocess",
+        "inference",
+        "postprocess",
+        "motion",
+        "tracker",
+        "sinks",
+    }
+    assert set(summary["latency_ms"]) == {"p50", "p95", "p99"}
+    assert "defects         2 (stain 2)" in result.output
+    assert len(list((out / "crops").glob("R1_*_stain.png"))) == 2
+    assert (out / "v.mp4").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--class-threshold", "stian=0.4"], "did you mean 'stain'"),
+        (["--class-threshold", "stain"], "NAME=VALUE"),
+        (["--db", "x.db"], "--roll"),
+        (["--confirm", "5"], "K/N"),
+        (["--confirm", "6/5"], "k of n"),
+        (["--motion", "phse"], "did you mean 'phase'"),
+        (["--roi", "0,0,10"], "--roi"),
+        (["--roi", "0,0,9999,50"], "outside"),
+        (["--save-video", "v.webm"], "--save-video"),
+    ],
+)
+def test_bad_options_give_one_line_and_exit_code_2(
+    video, tiny_model_path, tmp_path, args, message, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["run", str(video), "--model", str(tiny_model_path), *args])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0]
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_missing_input_and_missing_model_are_named(tmp_path, tiny_model_path):
+    result = runner.invoke(app, ["run", str(tmp_path / "nope.mp4"), "--model", str(tiny_model_path)])
+    assert result.exit_code == 2 and "nope.mp4 does not exist" in result.output
+    result = runner.invoke(app, ["run", str(tmp_path / "nope.mp4"), "--model", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 2 and "m.onnx does not exist" in result.output
+
+
+def test_show_without_a_display_is_refused_before_anything_is_written(
+    video, tiny_model_path, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    events = tmp_path / "ev.jsonl"
+    result = runner.invoke(
+        app, ["run", str(video), "--model", str(tiny_model_path), "--show", "--events", str(events)]
+    )
+    assert result.exit_code == 2 and "--show needs a display" in result.output
+    assert not events.exists()
+
+
+def test_live_refuses_a_file_and_names_an_unopenable_camera(tiny_model_path, video):
+    result = runner.invoke(app, ["live", "--camera", str(video), "--model", str(tiny_model_path)])
+    assert result.exit_code == 2 and "use `run` for files" in result.output
+    result = runner.invoke(app, ["live", "--camera", "/dev/video77", "--model", str(tiny_model_path)])
+    assert result.exit_code == 2 and "camera /dev/video77 could not be opened" in result.output
+
+
+def test_a_model_that_does_not_fit_fails_at_load_not_at_frame_one(video, tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["frame"], ["score"])],
+        "bad",
+        [helper.make_tensor_value_info("frame", TensorProto.FLOAT, [1, 3, "H", "W"])],
+        [helper.make_tensor_value_info("score", TensorProto.FLOAT, [1, 3, "H", "W"])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    path = tmp_path / "bad.onnx"
+    onnx.save(model, str(path))
+    result = runner.invoke(app, ["run", str(video), "--model", str(path)])
+    assert result.exit_code == 2
+    assert "not a fabric-inspect model" in result.output
+
+
+def test_a_model_of_another_frame_size_fails_before_any_output_is_touched(video, synth, tmp_path):
+    model = synth.write_tiny_model(tmp_path / "fixed.onnx", input_hw=(720, 1280))
+    events = tmp_path / "ev.jsonl"
+    events.write_text('{"id": 1}\n')  # from an earlier run: must survive a run that cannot start
+    result = runner.invoke(app, ["run", str(video), "--model", str(model), "--events", str(events)])
+    assert result.exit_code == 2, result.output
+    assert "cannot score the source's 256x128 frames" in result.output
+    assert events.read_text() == '{"id": 1}\n'
+
+
+def test_a_toml_config_sets_options_and_typed_options_win(video, tiny_model_path, tmp_path, synth):
+    config = tmp_path / "article.toml"
+    config.write_text(
+        f'model = "{tiny_model_path}"\npx-per-mm = 2\nconfirm = "2/4"\nevents = "{tmp_path / "ev.jsonl"}"\n'
+        f'summary = "{tmp_path / "from_toml.json"}"\n[class_threshold]\nstain = 0.6\n'
+    )
+    typed = tmp_path / "typed.json"
+    result = runner.invoke(app, ["run", str(video), "--config", str(config), "--summary", str(typed)])
+    assert result.exit_code == 0, result.output
+    assert typed.exists() and not (tmp_path / "from_toml.json").exists()
+    events = synth.read_jsonl(tmp_path / "ev.jsonl")
+    assert len(events) == 2
+    assert {round(e["roll_x_mm"]) for e in events} == {40, 90}  # --px-per-mm 2 came from the file
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("treshold = 0.5\n", "unknown key 'treshold'; did you mean 'threshold'?"),
+        ("threshold = 'high'\n", "threshold must be float, got str"),
+        ("max_frames = 1.5\n", "max_frames must be int"),
+        ("class_threshold = 0.4\n", "must be a table"),
+        ("threshold = \n", "not valid TOML"),
+    ],
+)
+def test_a_bad_toml_config_is_one_clear_line(video, tiny_model_path, tmp_path, text, message):
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    result = runner.invoke(app, ["run", str(video), "--model", str(tiny_model_path), "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output

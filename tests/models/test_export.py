@@ -1,0 +1,105 @@
+"""Export: one self-contained ONNX file, readable metadata, and a parity check that can fail."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from fabric_inspect.errors import ModelError
+from fabric_inspect.models.export import check_parity, export_onnx, fold_batchnorm, model_info_for
+from fabric_inspect.models.runtime import load_model
+
+from .helpers import tiny_net
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    net = tiny_net()
+    info = model_info_for(net, 0.37, name="tiny", version="9", training={"images": 3}, metrics={"auroc": 0.5})
+    out = tmp_path_factory.mktemp("export") / "model.onnx"
+    return net, export_onnx(net, out, info)
+
+
+def test_export_writes_one_self_contained_file(exported):
+    _, path = exported
+    assert sorted(p.name for p in path.parent.iterdir()) == ["model.onnx"]  # no .onnx.data, no partial
+    model = onnx.load(str(path), load_external_data=False)
+    assert all(t.data_location != onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+    assert not any(n.op_type == "BatchNormalization" for n in model.graph.node)  # folded
+
+
+def test_exported_metadata_reads_back_through_the_runtime(exported):
+    _, path = exported
+    model = load_model(path)
+    assert model.info.name == "tiny" and model.info.version == "9"
+    assert model.info.classes == ("hole", "stain")
+    assert (model.info.input_layout, model.info.color_order, model.info.stride) == ("HWC", "BGR", 8)
+    assert model.info.threshold == pytest.approx(0.37)
+    assert model.info.training == {"images": 3} and model.info.metrics == {"auroc": 0.5}
+
+
+@pytest.mark.parametrize(("height", "width"), [(720, 1280), (101, 77), (256, 4096)])
+def test_exported_model_takes_raw_frames_of_any_size(exported, height, width):
+    net, path = exported
+    frame = np.random.default_rng(1).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    pred = load_model(path).predict(frame)
+    h, w = -(-height // 8), -(-width // 8)
+    assert pred.score.shape == (h, w) and pred.score.dtype == np.float32
+    assert pred.class_logits.shape == (2, h, w)
+    with torch.no_grad():
+        score, _ = net((torch.from_numpy(frame).permute(2, 0, 1)[None].float() - 128) / 64)
+    np.testing.assert_allclose(pred.score, torch.sigmoid(score)[0, 0].numpy(), atol=1e-4)
+
+
+def test_grey_model_exports_hw_input(tmp_path):
+    net = tiny_net(color=False)
+    path = export_onnx(net, tmp_path / "grey.onnx", model_info_for(net, 0.5))
+    model = load_model(path)
+    assert (model.info.input_layout, model.info.color_order) == ("HW", "GRAY")
+    assert model.session.get_inputs()[0].shape[-1] != 3
+    assert model.predict(np.zeros((40, 24), np.uint8)).score.shape == (5, 3)
+
+
+def test_parity_passes_on_a_real_fabric_frame(exported):
+    from fabric_inspect.datasets.synthetic import render_sample
+
+    net, path = exported
+    frame = render_sample(5, size=(75, 133), defect_rate=1.0).image
+    assert check_parity(net, path, [frame]) < 1e-4
+
+
+def test_parity_check_fails_when_torch_and_onnx_disagree(exported):
+    _, path = exported
+    tampered = tiny_net()
+    with torch.no_grad():
+        tampered.head.bias[0] += 0.5  # the ONNX file still has the old bias
+    with pytest.raises(ModelError, match="parity: ONNX score differs from torch"):
+        check_parity(tampered, path)
+
+
+def test_failed_export_leaves_the_existing_file_and_no_partial(tmp_path):
+    net = tiny_net()
+    out = tmp_path / "model.onnx"
+    out.write_bytes(b"previous model")
+    with pytest.raises(ModelError, match="parity"):
+        export_onnx(net, out, model_info_for(net, 0.5), tolerance=0.0)  # nothing can be closer than 0
+    assert out.read_bytes() == b"previous model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+
+
+def test_batchnorm_folding_keeps_the_output():
+    net = tiny_net()
+    x = torch.randn(1, 3, 40, 56)
+    with torch.no_grad():
+        want = net(x)
+        got = fold_batchnorm(net)(x)
+    for a, b in zip(want, got, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_export_destination_must_be_onnx(tmp_path):
+    net = tiny_net()
+    with pytest.raises(ModelError, match=r"must end in \.onnx"):
+        export_onnx(net, tmp_path / "model.pt", model_info_for(net, 0.5))

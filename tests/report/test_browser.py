@@ -1,0 +1,105 @@
+"""The report in a real browser: headless Chromium loads it from file:// with no console error, shows the
+table and the grade, and prints it to PDF. Skipped only where chromium or chromedriver is not installed
+(CI installs both)."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from fabric_inspect.report import ReportConfig, write_report
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="needs the Debian packages chromium and chromium-driver",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--window-size=1000,1400",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, db_builders):
+    """A roll with five defects, two of them with crops, that fails its limit."""
+    import cv2
+    import numpy as np
+
+    write_db, defect_row = db_builders
+    folder = tmp_path_factory.mktemp("report")
+    crop = np.full((60, 90, 3), 140, np.uint8)
+    cv2.line(crop, (0, 30), (90, 30), (40, 40, 40), 3)
+    cv2.imwrite(str(folder / "c1.png"), crop)
+    rows = [
+        defect_row(1, "broken_pick", 800.0, (15.0, 1600.0), roll_x_mm=800.0, crop_path="c1.png"),
+        defect_row(2, "hole", 2300.0, (30.0, 30.0), crop_path="c1.png"),
+        defect_row(3, "slub", 4100.0, (40.0, 6.0), crop_path="gone.png"),
+        defect_row(4, "broken_end", 6000.0, (2500.0, 2.0), roll_x_mm=1200.0),
+        defect_row(5, "stain", 9200.0, (60.0, 45.0)),
+    ]
+    db = write_db(folder / "inspect.db", {"R7": {"article": "Plain 120"}}, {"R7": rows})
+    out = folder / "report.html"
+    summary = write_report(db, "R7", out, ReportConfig())
+    return out, summary
+
+
+def test_the_report_renders_in_chromium_without_console_errors(browser, report):
+    out, summary = report
+    browser.get_log("browser")  # drop anything logged before this page
+    browser.get(out.resolve().as_uri())
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == []
+    assert browser.title == "Roll R7: inspection report"
+    rows = browser.find_elements("css selector", "table#defects tbody tr.defect")
+    assert len(rows) == summary.defects == 5
+    assert browser.find_element("id", "grade").text.startswith(summary.grade)
+    assert summary.grade == "FAIL"
+    images = browser.find_elements("css selector", "td.thumb img")
+    assert len(images) == 2
+    assert all(browser.execute_script("return arguments[0].naturalWidth", img) > 0 for img in images)
+    svg_sizes = browser.execute_script(
+        "return [...document.querySelectorAll('svg')].map(s => s.getBoundingClientRect().height)"
+    )
+    assert len(svg_sizes) == 2 and min(svg_sizes) > 50
+
+
+def test_the_report_prints_to_pdf(browser, report):
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    out, _ = report
+    browser.get(out.resolve().as_uri())
+    options = PrintOptions()
+    options.background = True
+    pdf = base64.b64decode(browser.print_page(options))
+    assert pdf.startswith(b"%PDF-")
+    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 1

@@ -1,0 +1,82 @@
+"""`fabric-inspect train` and `export`: bad input gives one clear line and exit code 2; a tiny real run
+goes data folder -> training -> calibration -> model.onnx + weights.pt -> export."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from fabric_inspect.cli import app
+from fabric_inspect.models.runtime import load_model
+
+runner = CliRunner()
+
+
+def _fail(args: list[str]) -> str:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--out", "{tmp}/run"], "exactly one of --data DIR or --synthetic"),
+        (["train", "--data", "{tmp}/nowhere", "--out", "{tmp}/run"], "is not a folder"),
+        (["train", "--synthetic", "--epochs", "0", "--out", "{tmp}/run"], "--epochs must be at least 1"),
+        (["train", "--synthetic", "--crop", "100", "--out", "{tmp}/run"], "--crop must be a multiple of 8"),
+        (["train", "--synthetic", "--preset", "defualt", "--out", "{tmp}/run"], "did you mean 'default'"),
+        (["train", "--synthetic", "--init", "{tmp}/missing.pt", "--out", "{tmp}/run"], "--init"),
+        (["train", "--synthetic", "--resume", "--out", "{tmp}/run"], "last.pt does not exist"),
+        (["export", "{tmp}/missing.pt", "--out", "{tmp}/m.onnx"], "does not exist"),
+        (["export", "{tmp}/foreign.pt", "--out", "{tmp}/m.onnx"], "not a fabric-inspect checkpoint"),
+        (["export", "{tmp}/foreign.pt", "--out", "{tmp}/m.txt"], "must end in .onnx"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    torch.save({"state_dict": {}}, tmp_path / "foreign.pt")
+    line = _fail([a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert line.startswith("error: ") and message in line
+    assert not (tmp_path / "run" / "model.onnx").exists()
+
+
+def test_bad_input_through_a_real_process(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "fabric_inspect", "export", str(tmp_path / "nope.pt"), "--out", "m.onnx"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "nope.pt does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_train_on_a_folder_then_export_gives_calibrated_models(synthetic_dataset, tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--data", str(synthetic_dataset), "--out", str(out), "--preset", "quick"]
+    args += ["--epochs", "1", "--steps", "3", "--batch-size", "4", "--crop", "64", "--no-progress"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    model = load_model(out / "model.onnx")
+    assert 0.0 < model.info.threshold < 1.0
+    assert model.info.training["train_images"] > 0 and model.info.training["format"] == "labeled"
+    assert model.info.metrics["calibration_images"] >= 1
+    assert "val_image_auroc" in model.info.metrics
+    assert not list(out.glob("*.onnx.data")) and not (out / "draft.onnx").exists()
+    state = torch.load(out / "weights.pt", weights_only=True)
+    assert state["threshold"] == pytest.approx(model.info.threshold)
+
+    exported = tmp_path / "again.onnx"
+    result = runner.invoke(app, ["export", str(out / "weights.pt"), "--out", str(exported)])
+    assert result.exit_code == 0, result.output
+    again = load_model(exported)
+    assert again.info.threshold == pytest.approx(model.info.threshold)
+    assert again.info.classes == model.info.classes

@@ -1,0 +1,42 @@
+"""`--init`: fine-tuning starts from a checkpoint's trunk, even when the dataset's classes differ."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fabric_inspect.errors import ModelError
+from fabric_inspect.models.checkpoint import save_checkpoint
+from fabric_inspect.models.network import DefectNet, NetworkConfig
+from fabric_inspect.training.config import TrainConfig
+from fabric_inspect.training.pipeline import init_network
+
+SHAPE = {"widths": (4, 8, 8), "dilations": (1,)}
+
+
+def _checkpoint(tmp_path, classes=("a", "b"), color=True):
+    torch.manual_seed(1)
+    net = DefectNet(NetworkConfig(color=color, classes=classes, **SHAPE))
+    state = {"model": net.state_dict(), "config": net.config.to_dict(), "classes": list(classes)}
+    return net, save_checkpoint(tmp_path / "w.pt", state)
+
+
+def test_init_from_checkpoint_with_the_same_classes_keeps_every_weight(tmp_path):
+    net, path = _checkpoint(tmp_path)
+    got = init_network(str(path), TrainConfig(**SHAPE), ("a", "b"))
+    for key, value in net.state_dict().items():
+        torch.testing.assert_close(got.state_dict()[key], value)
+
+
+def test_init_with_other_classes_keeps_the_trunk_and_defect_logit(tmp_path):
+    net, path = _checkpoint(tmp_path)
+    got = init_network(str(path), TrainConfig(**SHAPE), ("x", "y", "z"))
+    assert got.config.classes == ("x", "y", "z") and got.head.weight.shape[0] == 4
+    torch.testing.assert_close(got.features[0][0].weight, net.features[0][0].weight)
+    torch.testing.assert_close(got.head.weight[:1], net.head.weight[:1])
+
+
+def test_init_from_a_grey_model_into_a_colour_run_is_refused(tmp_path):
+    _, path = _checkpoint(tmp_path, color=False)
+    with pytest.raises(ModelError, match="greyscale model"):
+        init_network(str(path), TrainConfig(**SHAPE), ("a", "b"))

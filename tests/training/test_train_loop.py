@@ -1,0 +1,73 @@
+"""The training loop: it learns, writes its run folder, and resumes from last.pt after an interrupt."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from fabric_inspect.errors import ConfigError
+from fabric_inspect.models.checkpoint import load_checkpoint
+from fabric_inspect.models.network import DefectNet, NetworkConfig
+from fabric_inspect.training.config import TrainConfig
+from fabric_inspect.training.loop import train
+
+from .tiny_source import CLASSES, TinySource
+
+TINY_NET = {"widths": (4, 8, 8), "dilations": (1,), "classes": CLASSES}
+
+
+def _config(**kw) -> TrainConfig:
+    fields = dict(epochs=2, steps_per_epoch=6, batch_size=4, crop=32, lr=1e-2, threads=1, widths=(4, 8, 8))
+    fields.update(kw)
+    return TrainConfig(**fields, dilations=(1,))
+
+
+def _net() -> DefectNet:
+    torch.manual_seed(0)
+    return DefectNet(NetworkConfig(**TINY_NET))
+
+
+def test_a_few_steps_lower_the_loss_and_write_the_run_folder(tmp_path):
+    config = _config(epochs=3, steps_per_epoch=10)
+    result = train(_net(), TinySource(), config, tmp_path, progress=False)
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"config.json", "metrics.json", "curve.png", "last.pt", "best.pt"} <= names
+    epochs = json.loads((tmp_path / "metrics.json").read_text())["epochs"]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    assert epochs[-1]["train_loss"] < epochs[0]["train_loss"]
+    assert result.history == epochs
+    assert json.loads((tmp_path / "config.json").read_text())["train"]["epochs"] == 3
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_interrupted_run_resumes_from_last_checkpoint(tmp_path):
+    config = _config()
+    with pytest.raises(KeyboardInterrupt):
+        train(_net(), TinySource(fail_at_step=8), config, tmp_path, progress=False)  # dies in epoch 2
+    first = load_checkpoint(tmp_path / "last.pt")
+    assert first["epoch"] == 0 and len(first["history"]) == 1
+    result = train(_net(), TinySource(), config, tmp_path, resume=True, progress=False)
+    assert [r["epoch"] for r in result.history] == [1, 2]
+    assert result.history[0] == first["history"][0]
+    last = load_checkpoint(tmp_path / "last.pt")
+    assert last["epoch"] == 1
+    assert last["scheduler"]["_step_count"] == first["scheduler"]["_step_count"] + config.steps_per_epoch
+
+
+def test_resume_with_other_settings_is_refused(tmp_path):
+    train(_net(), TinySource(), _config(epochs=1), tmp_path, progress=False)
+    with pytest.raises(ConfigError, match="other settings"):
+        train(_net(), TinySource(), _config(epochs=1, lr=5e-3), tmp_path, resume=True, progress=False)
+
+
+def test_early_stopping_ends_a_run_that_stopped_improving(tmp_path):
+    net = _net()
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.momentum = 0.0  # running statistics frozen ...
+    config = _config(epochs=6, steps_per_epoch=2, lr=1e-12, patience=1)  # ... and weights too
+    result = train(net, TinySource(), config, tmp_path, progress=False)
+    assert result.stopped_early
+    assert [r["epoch"] for r in result.history] == [1, 2]  # epoch 1 is best; 1 more without progress

@@ -1,0 +1,51 @@
+"""Loss targets on the stride-8 grid and the terms that train image scores."""
+
+from __future__ import annotations
+
+import torch
+
+from fabric_inspect.training.data import to_batch
+from fabric_inspect.training.loss import cell_targets, defect_loss
+
+
+def test_one_pixel_line_marks_every_cell_it_crosses_with_its_class():
+    masks = torch.zeros(1, 37, 50, dtype=torch.uint8)  # not a multiple of 8: padded
+    masks[0, :, 13] = 1  # a vertical 1-px line (class 1 -> index 0)
+    masks[0, 20, 40:] = 3  # a short horizontal line (class 3 -> index 2)
+    positive, cls = cell_targets(masks, n_classes=3)
+    assert positive.shape == (1, 5, 7)
+    assert positive[0, :, 1].tolist() == [1.0] * 5
+    assert cls[0, :, 1].tolist() == [0] * 5
+    assert positive[0, 2, 5:].tolist() == [1.0, 1.0] and cls[0, 2, 5:].tolist() == [2, 2]
+    assert positive.sum() == 7 and (cls[positive == 0] == -1).all()
+
+
+def test_cell_class_is_the_majority_class():
+    masks = torch.zeros(1, 8, 8, dtype=torch.uint8)
+    masks[0, :2, :] = 1
+    masks[0, 2:6, :] = 2
+    assert cell_targets(masks, n_classes=2)[1].item() == 1
+
+
+def _batch(has_mask: bool):
+    image = torch.zeros(16, 16, 3, dtype=torch.uint8).numpy()
+    good, bad = image.copy(), image.copy()
+    mask_bad = torch.zeros(16, 16, dtype=torch.uint8).numpy()
+    mask_bad[4:12, 4:12] = 2
+    masks = [mask_bad * 0, mask_bad] if has_mask else [mask_bad * 0, mask_bad * 0]
+    return to_batch([good, bad], masks, [has_mask, has_mask], [0, 2])
+
+
+def test_loss_rewards_a_map_that_is_hot_only_on_the_defect():
+    for has_mask in (True, False):
+        batch = _batch(has_mask)
+        right = torch.full((2, 1, 2, 2), -6.0)
+        right[1, 0, 0, 0] = 6.0  # hot cell in the defective image only
+        wrong = torch.full((2, 1, 2, 2), -6.0)
+        wrong[0, 0, 0, 0] = 6.0  # hot cell in the defect-free image
+        logits = torch.zeros(2, 3, 2, 2)
+        logits[:, 1] = 4.0  # class 2 -> index 1
+        good = defect_loss(right, logits, batch)
+        bad = defect_loss(wrong, logits, batch)
+        assert good["loss"] < bad["loss"] and good["mil"] < bad["mil"]
+        assert good["cls"] < 0.1
