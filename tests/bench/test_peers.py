@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fabric_inspect.bench.measure import BenchConfig
 from fabric_inspect.bench.peers import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -96,6 +97,10 @@ def test_find_peers_reads_the_manifest(tmp_path: Path):
         ('{"peers": [{"name": "p", "kind": "yolo"}]}', "KeyError"),
         ("{not json", "JSONDecodeError"),
         ('{"peers": [{"name": "p", "kind": "ssd", "file": "a.onnx", "width": 64, "height": 64}]}', "kind"),
+        (
+            '{"peers": [{"name": "p", "kind": "tiles", "file": "a.onnx", "width": 64, "height": 32}]}',
+            "square",
+        ),
     ],
 )
 def test_a_broken_manifest_is_one_clear_input_error(tmp_path: Path, manifest: str, message: str):
@@ -207,6 +212,14 @@ def test_yolo_peer_maps_boxes_back_to_frame_pixels(tmp_path: Path):
     assert np.allclose(boxes[0], [48, 16, 80, 48, 0.9, 1])
 
 
+def test_a_peer_whose_file_does_not_match_its_manifest_size_is_a_model_error(tmp_path: Path):
+    from fabric_inspect.errors import ModelError
+
+    path = yolo_model(tmp_path / "y.onnx", 64, np.zeros((1, 6, 2), np.float32))
+    with pytest.raises(ModelError, match="manifest"):
+        PeerModel(Peer("yolov8n", "yolo", path, 640, 640), threads=1)
+
+
 def test_yolo_nms_keeps_boxes_of_different_classes():
     head = np.array([[10, 10], [10, 10], [8, 8], [8, 8], [0.9, 0.0], [0.0, 0.8]], np.float32)
     assert len(yolo_boxes(head, 1.0, (0, 0))) == 2
@@ -220,7 +233,10 @@ def test_peer_runs_on_a_real_clip_give_the_bench_fields_and_ratio(tmp_path: Path
     peer = Peer("padim-resnet18", "tiles", tile_model(tmp_path / "t.onnx", 32), 32, 32)
     ours = {"model": "fabric-inspect 1", "size": "96x64", "mode": "offline", "fps": 500.0}
     doc = {"machine": {}, "runs": [ours]}
-    add_peer_runs(doc, [peer], [clip], ("offline", "live"), camera_fps=60.0, threads=1, warmup=1)
+    config = BenchConfig(
+        sizes=((96, 64),), frames=8, fps=60.0, modes=("offline", "live"), threads=1, warmup=1
+    )
+    add_peer_runs(doc, [peer], [clip], config)
     offline, live = doc["runs"][1:]
     assert (offline["model"], offline["mode"], offline["frames"], offline["dropped_frames"]) == (
         "padim-resnet18", "offline", 8, 0,
@@ -236,22 +252,23 @@ def test_peer_runs_on_a_real_clip_give_the_bench_fields_and_ratio(tmp_path: Path
     assert ratio_line.split()[:4] == ["96x64", "offline", "ours", "500.0"] and "x)" in ratio_line
 
 
-def test_ours_measured_next_to_the_peers_is_what_the_ratio_uses(tmp_path: Path, clip_writer):
+def test_ours_is_measured_again_beside_the_peers_and_paired_frame_by_frame(
+    tmp_path: Path, clip_writer, tiny_model
+):
     from fabric_inspect.bench.clips import make_clips
 
-    source = clip_writer(tmp_path / "source.avi", frames=4, size=(64, 64))
-    (clip,) = make_clips(((64, 64),), tmp_path, 4, input_path=source)
+    source = clip_writer(tmp_path / "source.avi", frames=5, size=(96, 64))
+    (clip,) = make_clips(((96, 64),), tmp_path, 5, input_path=source)
     peer = Peer("padim-resnet18", "tiles", tile_model(tmp_path / "t.onnx", 32), 32, 32)
-    early = {"model": "ours", "size": "64x64", "mode": "offline", "fps": 1.0}
-    seen = []
-
-    def ours(c):
-        seen.append(c.size)
-        return {"model": "ours", "size": c.size, "mode": "offline", "fps": 1000.0}
-
-    doc = add_peer_runs({"runs": [early]}, [peer], [clip], ("offline",), 30.0, threads=1, warmup=0, ours=ours)
-    assert seen == ["64x64"]
-    assert doc["ratio"]["64x64"]["ours_fps"] == 1000.0
+    stale = {"model": "ours", "size": "96x64", "mode": "offline", "fps": 0.001}  # long before the peers
+    config = BenchConfig(sizes=((96, 64),), frames=5, modes=("offline",), threads=1, warmup=0)
+    doc = add_peer_runs({"runs": [stale]}, [peer], [clip], config, tiny_model, paired_frames=3)
+    ratio = doc["ratio"]["96x64"]
+    assert ratio["ours_fps"] > 1.0  # the run beside the peers, not the stale one
+    pair = ratio["paired"]["padim-resnet18"]
+    assert pair["frames"] == 3 and pair["ours_ms_p50"] > 0 and pair["peer_ms_p50"] > 0
+    assert pair["ours_over_peer"] == pytest.approx(pair["peer_ms_p50"] / pair["ours_ms_p50"], rel=0.02)
+    assert any(line.split()[1] == "paired" for line in format_side_by_side(doc))
 
 
 def test_ratios_skip_sizes_where_ours_did_not_run():
@@ -263,11 +280,8 @@ def test_ratios_skip_sizes_where_ours_did_not_run():
     ]
     (size, entry), *others = ratios(runs, {"yolov8n"}).items()
     assert others == [] and size == "640x480"
-    assert (entry["ours_over_yolov8n_fps"], entry["yolov8n_input"], entry["target_met"]) == (
-        10.0,
-        "640x640",
-        True,
-    )
+    assert entry["ours_over_yolov8n_fps"] == 10.0 and entry["yolov8n_input"] == "640x640"
+    assert entry["target_met_offline_fps"] is True and "paired" not in entry
 
 
 def test_the_peer_runner_imports_no_torch_or_ultralytics(tmp_path: Path):

@@ -163,7 +163,7 @@ def test_images_with_two_defects_keep_them_apart_with_one_record_each():
     assert pairs, "about one defective image in seven should hold two defects"
     for s in pairs:
         a, b = (d.bbox for d in s.defects)
-        assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+        assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)  # boxes apart
         assert set(np.unique(s.mask)) - {0} == {class_index(d.class_name) for d in s.defects}
 
 

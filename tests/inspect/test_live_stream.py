@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -154,3 +155,32 @@ def test_a_stream_gone_for_good_ends_the_run_after_give_up_after(synth, tiny_mod
         summary = run(source, tiny_model, PipelineConfig(), SinkConfig(), progress=shut_down)
     assert 10 <= summary.frames < 60
     assert time.perf_counter() - started < 30
+
+
+@pytest.mark.slow
+def test_live_command_reads_the_stream_and_reports_the_camera_it_got(stream, tiny_model_path, tmp_path):
+    from typer.testing import CliRunner
+
+    from fabric_inspect.cli import app
+
+    summary = tmp_path / "summary.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "live",
+            "--camera",
+            stream.url,
+            "--model",
+            str(tiny_model_path),
+            "--max-frames",
+            "20",
+            "--summary",
+            str(summary),
+            "--events",
+            str(tmp_path / "ev.jsonl"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert f"inspecting {stream.url}: 256x128" in result.output
+    report = json.loads(summary.read_text())
+    assert report["frames"] == 20 and report["interrupted"] is False

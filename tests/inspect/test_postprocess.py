@@ -94,3 +94,12 @@ def test_roi_is_cut_and_scaled_and_must_lie_in_the_frame():
         frame_geometry(PreprocessConfig(roi=(0, 0, 300, 50)), 200, 100)
     with pytest.raises(ConfigError, match="--roi"):
         PreprocessConfig(roi=(50, 0, 10, 10))
+
+
+def test_a_frame_full_of_components_keeps_only_the_strongest():
+    cells = [(row, col, 0.6 + 0.001 * (row * 20 + col)) for row in range(0, 10, 2) for col in range(0, 20, 2)]
+    score, logits = maps(cells)
+    found = find_defects(score, logits, np.full(3, 0.5, np.float32), CLASSES, 8, WHOLE, max_defects=5)
+    assert len(found) == 5
+    assert [d.score for d in found] == sorted((d.score for d in found), reverse=True)
+    assert found[0].bbox == (144, 64, 152, 72)  # the strongest: row 8, column 18

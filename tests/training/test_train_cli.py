@@ -80,3 +80,10 @@ def test_train_on_a_folder_then_export_gives_calibrated_models(synthetic_dataset
     again = load_model(exported)
     assert again.info.threshold == pytest.approx(model.info.threshold)
     assert again.info.classes == model.info.classes
+
+
+def test_registering_train_and_export_does_not_import_torch():
+    code = "import sys, fabric_inspect.cli; print('torch' in sys.modules, 'onnx' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "False"]

@@ -11,7 +11,7 @@ from fabric_inspect.errors import ConfigError
 from fabric_inspect.models.checkpoint import load_checkpoint
 from fabric_inspect.models.network import DefectNet, NetworkConfig
 from fabric_inspect.training.config import TrainConfig
-from fabric_inspect.training.loop import train
+from fabric_inspect.training.loop import is_better, train
 
 from .tiny_source import CLASSES, TinySource
 
@@ -71,3 +71,42 @@ def test_early_stopping_ends_a_run_that_stopped_improving(tmp_path):
     result = train(net, TinySource(), config, tmp_path, progress=False)
     assert result.stopped_early
     assert [r["epoch"] for r in result.history] == [1, 2]  # epoch 1 is best; 1 more without progress
+
+
+@pytest.mark.parametrize(
+    ("row", "best", "better"),
+    [
+        (
+            {"val_image_auroc": 0.9, "val_loss": 2.0},
+            {"val_image_auroc": 0.8, "val_loss": 1.0, "epoch": 0},
+            True,
+        ),
+        (
+            {"val_image_auroc": 0.7, "val_loss": 0.5},
+            {"val_image_auroc": 0.8, "val_loss": 1.0, "epoch": 0},
+            False,
+        ),
+        (
+            {"val_image_auroc": 0.8, "val_loss": 0.5},
+            {"val_image_auroc": 0.8, "val_loss": 1.0, "epoch": 0},
+            True,
+        ),
+        (
+            {"val_image_auroc": None, "val_loss": 0.5},
+            {"val_image_auroc": None, "val_loss": 1.0, "epoch": 0},
+            True,
+        ),
+        (
+            {"val_image_auroc": None, "val_loss": 1.5},
+            {"val_image_auroc": None, "val_loss": 1.0, "epoch": 0},
+            False,
+        ),
+        (
+            {"val_image_auroc": 0.6, "val_loss": 9.0},
+            {"val_image_auroc": None, "val_loss": 1e9, "epoch": -1},
+            True,
+        ),
+    ],
+)
+def test_model_selection_prefers_image_auroc_then_loss(row, best, better):
+    assert is_better(row, best) is better

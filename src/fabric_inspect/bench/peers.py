@@ -51,9 +51,9 @@ class Peer:
         if self.kind not in KINDS:
             raise InputError(f"peer {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
         if self.width < 32 or self.height < 32:
-            raise InputError(
-                f"peer {self.name!r}: input size must be >= 32 px, got {self.width}x{self.height}"
-            )
+            raise InputError(f"peer {self.name!r}: input must be >= 32 px a side, got {self.size}")
+        if self.kind == "tiles" and self.width != self.height:
+            raise InputError(f"peer {self.name!r}: tiles must be square, got {self.size}")
 
     @property
     def size(self) -> str:
@@ -174,6 +174,12 @@ class PeerModel:
         self.input_name = spec.name
         if len(spec.shape) != 4 or spec.type != "tensor(float)":
             raise ModelError(f"peer model {peer.path} takes {spec.type} {spec.shape}; expected float NCHW")
+        want = (peer.height, peer.width)
+        if all(isinstance(d, int) for d in spec.shape[2:]) and tuple(spec.shape[2:]) != want:
+            raise ModelError(
+                f"peer model {peer.path} takes {spec.shape[2]}x{spec.shape[3]} (HxW) but its manifest "
+                f"says {peer.size} (WxH); rebuild the peers with `make peers`"
+            )
         self.batch = spec.shape[0] if isinstance(spec.shape[0], int) else 0  # 0 = any batch size
 
     def step(self, image: np.ndarray, times: dict[str, float]) -> object:
@@ -198,8 +204,6 @@ class PeerModel:
 
     def _tiles(self, image: np.ndarray, times: dict[str, float]) -> np.ndarray:
         start = time.perf_counter()
-        if self.peer.width != self.peer.height:
-            raise ModelError(f"peer {self.peer.name}: tiles must be square, got {self.peer.size}")
         tile = self.peer.width
         blob, origins, (ph, pw) = tile_input(image, tile)
         start = _lap(times, "preprocess", start)

@@ -70,10 +70,7 @@ def bench(
         result = run_bench(
             loaded, clips, config, progress=lambda what: typer.echo(f"running {what}", err=True)
         )
-        peer_bench.add_peer_runs(
-            result, peer_models, clips, config.modes, fps, threads, config.warmup, _say,
-            ours=peer_bench.ours_offline(loaded, config),
-        )  # fmt: skip
+        peer_bench.add_peer_runs(result, peer_models, clips, config, loaded, _say)
     ours = [r for r in result["runs"] if not peer_bench.is_peer_run(r)]
     for line in format_runs(ours) + peer_bench.format_side_by_side(result):
         typer.echo(line)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fabric_inspect.cli._common import handles_errors
 from fabric_inspect.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    pass
 
 SYNTH_VAL_SEED = 3999  # write_dataset seed of the synthetic validation set (see training/data.py)
 

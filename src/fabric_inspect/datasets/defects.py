@@ -133,7 +133,7 @@ def _plan_thick_place(
     n_extra = 1 + int(s * 2.99)
     fill = 0.55 + 0.45 * s
     pf = loom.spec.weft_pitch
-    top, bottom = loom.pick_u(j) - 0.5 * pf, loom.pick_u(j + n_extra - 1) + pf
+    top, bottom = loom.pick_u(j) - 0.5 * pf, loom.pick_u(j + n_extra) + 0.5 * pf
     return (0.0, top, float(loom.width), bottom), tuple(range(j, j + n_extra)), (fill, 0.08 + 0.14 * s)
 
 
@@ -181,7 +181,7 @@ def _plan_knot(loom: Loom, rng: np.random.Generator, s: float, x: float, u: floa
     tail = max(spec.warp_pitch, spec.weft_pitch) * (1.2 + 2.5 * s) * rng.uniform(0.7, 1.3)
     a1 = rng.uniform(0, 2 * math.pi)
     a2 = a1 + math.pi + rng.uniform(-0.8, 0.8)
-    r = size / 2 + tail + 2
+    r = max(size / 2 + tail, size) + 2
     return (x - r, u - r, x + r, u + r), (), (x, u, size, tail, a1, a2, 1.08 + 0.2 * s, yw)
 
 
@@ -249,8 +249,9 @@ def tight_box(d: DefectPlan) -> tuple[float, float, float, float]:
     if name == "knot":
         x, u, size, tail, a1, a2 = d.params[:6]
         reach = tail + size / 2
-        px = [x - size / 2, x + size / 2] + [x + reach * math.cos(a) for a in (a1, a2)]
-        pu = [u - size / 2, u + size / 2] + [u + reach * math.sin(a) for a in (a1, a2)]
+        lump = 1.0 * size  # the wound bulb and its drop shadow
+        px = [x - lump, x + lump] + [x + reach * math.cos(a) for a in (a1, a2)]
+        pu = [u - lump, u + lump] + [u + reach * math.sin(a) for a in (a1, a2)]
         return (min(px) - 1, min(pu) - 1, max(px) + 1, max(pu) + 1)
     return d.bbox
 

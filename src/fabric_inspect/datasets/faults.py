@@ -43,6 +43,7 @@ def _insert_double_picks(f: YarnField, picks: tuple[int, ...], fill: float, dark
     f.weft_col = np.concatenate([f.weft_col, f.weft_col[rows]])[order]
     f.weft_ids = np.concatenate([f.weft_ids, f.weft_ids[rows]])[order]
     f.top = np.concatenate([f.top, f.top[rows]])[order]
+    f.weft_wav = np.concatenate([f.weft_wav, f.weft_wav[rows]])[order]
 
 
 def _gap(f: YarnField, d: DefectPlan) -> tuple[float, float, float, float]:
@@ -64,7 +65,8 @@ def apply_edits(f: YarnField, d: DefectPlan) -> None:
         gx0, gu0, gx1, gu1 = _gap(f, d)
         f.warp_w[_rows(f, gu0, gu1), list(d.yarns)] *= d.params[0]
         # without the end to lift them, the picks sink into the gap: they lie deeper, in shadow
-        picks = _pick_rows_between(f, gu0, gu1)
+        half = 0.5 * f.spec.weft_pitch
+        picks = _pick_rows_between(f, gu0 + half, gu1 - half)
         xa, xb = max(int(gx0), 0), min(math.ceil(gx1), f.width)
         f.weft_b[picks[:, None], np.arange(xa, xb)[None, :]] *= 1 - 0.4 * d.strength
     elif name == "reed_mark":

@@ -103,7 +103,6 @@ def composite(f: YarnField, g: Geometry) -> np.ndarray:
     depth_w = (0.55 * spec.relief * np.minimum(sy * sy, 1.0)).astype(np.float32)[:, None]
     shift_f = np.where(sx > 0, 4, 3).astype(np.uint8)[None, :]
     depth_f = (0.55 * spec.relief * np.minimum(sx * sx, 1.0)).astype(np.float32)[None, :]
-    adx, ady = np.abs(g.dx)[None, :], np.abs(g.dy)[:, None]
     # fibre streaks: fixed per column along the warp, per row along the weft
     fib = 0.12 * spec.hairiness + 0.04
     fib_x = 1 + fib * keyed_row(f.seed, 10, f.width)
@@ -115,8 +114,11 @@ def composite(f: YarnField, g: Geometry) -> np.ndarray:
         fi = g.fi[rows]
         code = codes[fi][:, g.wi]
         warp = (hp_w[rows][:, g.wi], k_w[rows][:, g.wi], f.warp_b[rows][:, g.wi])
+        # yarns meander a little: offsets from the yarn centres bent by the waviness
+        adx = np.abs(g.dx[None, :] - f.warp_wav[rows][:, g.wi])
+        ady = np.abs(g.dy[rows, None] - f.weft_wav[fi])
         a_w, lum_w = _layer(*warp, adx, code, shift_w[rows], depth_w[rows])
-        a_f, lum_f = _layer(hp_f[fi], k_f[fi], f.weft_b[fi], ady[rows], code, shift_f, depth_f)
+        a_f, lum_f = _layer(hp_f[fi], k_f[fi], f.weft_b[fi], ady, code, shift_f, depth_f)
         _cut(f.cuts, rows, a_w, a_f)
         # interlacing: the yarn on top at a crossing hides the one below
         top = (code & 1).astype(np.float32)

@@ -96,12 +96,13 @@ def _plan_defects(
         x = (cw - w) / 2 + w * rng.uniform(lo, hi)
         u = (ch - h) / 2 + h * rng.uniform(0.25, 0.75)
         plan = plan_defect(loom, rng, cls, vis, x, u, span=float(ch))
-        if not any(_touch(plan.bbox, other.bbox) for other in plans):
+        # apart by a gap that a few degrees of skew cannot close
+        if not any(_touch(plan.bbox, other.bbox, 4 + 0.05 * max(h, w)) for other in plans):
             plans.append(plan)
     return plans
 
 
-def _touch(a: tuple[float, ...], b: tuple[float, ...], gap: float = 4.0) -> bool:
+def _touch(a: tuple[float, ...], b: tuple[float, ...], gap: float) -> bool:
     return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
 
 

@@ -43,6 +43,7 @@ class FabricSpec:
     background: tuple[float, float, float]  # what shows through the gaps between yarns
     colouring: str = "greige"
     relief: float = 1.0  # depth of the yarn shading: 1 = round, well-lit yarns; 0.3 = flat, low contrast
+    waviness: float = 0.0  # how far yarns meander from their straight path, in pitches
 
     def __post_init__(self) -> None:
         if self.weave not in WEAVES:
@@ -126,6 +127,7 @@ def sample_fabric(rng: np.random.Generator, scale: float = 1.0) -> FabricSpec:
         background=bg,
         colouring=colouring,
         relief=rng.uniform(0.35, 1.0),
+        waviness=rng.uniform(0.0, 0.1),
     )
 
 
@@ -186,6 +188,8 @@ class YarnField:
     weft_col: np.ndarray  # (n_weft, 3)
     weft_ids: np.ndarray  # (n_weft,) pick number
     top: np.ndarray  # (n_weft, n_warp) bool
+    warp_wav: np.ndarray  # (height, n_warp) sideways displacement of each end along its length
+    weft_wav: np.ndarray  # (n_weft, width) displacement of each pick across the width
     cuts: list = field(default_factory=list)  # (y0, y1, x0, x1, keep_warp, keep_weft) alpha cuts
 
 
@@ -224,6 +228,7 @@ def build_field(spec: FabricSpec, seed: int, u0: int, height: int, width: int) -
     )
     base_w = 1 + spec.shade_var * keyed_row(seed, 4, n_warp)
     warp_b = base_w * (1 + 0.7 * spec.shade_var * _smooth_along(seed, 5, u0, height, n_warp, 7))
+    warp_wav = spec.waviness * pw * _smooth_along(seed, 12, u0, height, n_warp, 19)
     warp_col = spec.warp_palette[np.array(spec.warp_sequence)[warp_ids % len(spec.warp_sequence)]]
 
     j0 = math.floor(u0 / pf) - 1
@@ -241,6 +246,7 @@ def build_field(spec: FabricSpec, seed: int, u0: int, height: int, width: int) -
     )
     base_f = 1 + spec.shade_var * keyed_normal(seed, 9, j0, j1, 1)
     weft_b = base_f * (1 + 0.7 * spec.shade_var * _interp_rows(fine[:, ::-1].copy(), xs / 5.0))
+    weft_wav = spec.waviness * pf * _interp_rows(keyed_normal(seed, 13, j0, j1, width // 19 + 3), xs / 19.0)
     weft_col = spec.weft_palette[np.array(spec.weft_sequence)[weft_ids % len(spec.weft_sequence)]]
 
     pat = spec.pattern
@@ -262,6 +268,8 @@ def build_field(spec: FabricSpec, seed: int, u0: int, height: int, width: int) -
         weft_col=weft_col.astype(np.float32),
         weft_ids=weft_ids,
         top=top.copy(),
+        warp_wav=warp_wav.astype(np.float32),
+        weft_wav=weft_wav.astype(np.float32),
     )
 
 

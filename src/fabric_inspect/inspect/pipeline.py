@@ -135,6 +135,7 @@ class _Stages:
             info.stride,
             geometry,
             self.config.postprocess.min_cells,
+            self.config.postprocess.max_defects,
         )
         self.heat = (prediction.score, geometry)
         t = _lap(times, "postprocess", t)
@@ -245,6 +246,14 @@ def _loop(
     for frame in frames:
         times = {"wait": (time.perf_counter() - waited) * 1000.0}
         confirmed, closed = stages.step(frame, times)
+        if len(stages.tracker.current) >= stages.config.postprocess.max_defects:
+            if not stats.saturated:
+                log.warning(
+                    "frame %d has %d or more defects; only the strongest are kept (raise --threshold?)",
+                    frame.index,
+                    stages.config.postprocess.max_defects,
+                )
+            stats.saturated += 1
         verdict = time.perf_counter()
         latency_ms = (verdict - frame.t_capture) * 1000.0
         for event in confirmed:

@@ -6,12 +6,15 @@ Works on the model's small map (frame / stride), and only on the cells above thr
 from __future__ import annotations
 
 import difflib
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from fabric_inspect.errors import ConfigError, ModelError
 from fabric_inspect.inspect.preprocess import Geometry
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +24,7 @@ class PostprocessConfig:
     threshold: float | None = None
     class_thresholds: dict[str, float] = field(default_factory=dict)
     min_cells: int = 1  # smallest component, in score-map cells
+    max_defects: int = 64  # per frame, strongest first
 
     def __post_init__(self) -> None:
         values = dict(self.class_thresholds)
@@ -31,6 +35,8 @@ class PostprocessConfig:
                 raise ConfigError(f"threshold for {name} must be in (0, 1), got {value}")
         if self.min_cells < 1:
             raise ConfigError(f"--min-cells must be >= 1, got {self.min_cells}")
+        if not 1 <= self.max_defects <= 10_000:
+            raise ConfigError(f"max_defects per frame must be in 1..10000, got {self.max_defects}")
 
     def resolved(self, classes: tuple[str, ...], model_threshold: float) -> np.ndarray:
         """One threshold per model class; raises ConfigError naming an unknown class (and a close match)."""
@@ -70,8 +76,13 @@ def find_defects(
     stride: int,
     geometry: Geometry,
     min_cells: int = 1,
+    max_defects: int = 64,
 ) -> list[Detection]:
-    """Components of `score >= threshold` on the map; `thresholds` has one value per class."""
+    """Components of `score >= threshold` on the map (one threshold per class), strongest first.
+
+    At most `max_defects` are kept: a frame with more (a wrong threshold, a lens cap, a splice) would
+    otherwise stall the real-time loop (the pipeline counts such frames as `saturated_frames`).
+    """
     import cv2
 
     if score.ndim != 2 or class_logits.shape[1:] != score.shape or class_logits.shape[0] != len(classes):
@@ -88,31 +99,23 @@ def find_defects(
     best = np.zeros(count, dtype=np.float32)
     np.maximum.at(best, owner, score.ravel()[cells])
     logits = class_logits.reshape(len(classes), -1)[:, cells]
-    sums = np.stack([np.bincount(owner, weights=row, minlength=count) for row in logits])
-    kinds = sums.argmax(axis=0)
-    found = []
-    for label in range(1, count):
-        kind = int(kinds[label])
-        if best[label] < thresholds[kind] or stats[label, cv2.CC_STAT_AREA] < min_cells:
-            continue
-        found.append(_detection(stats[label], classes[kind], float(best[label]), stride, geometry))
-    return found
+    kinds = np.stack([np.bincount(owner, weights=row, minlength=count) for row in logits]).argmax(axis=0)
+    keep = np.flatnonzero((best >= thresholds[kinds]) & (stats[:, cv2.CC_STAT_AREA] >= min_cells))
+    keep = keep[keep > 0]  # label 0 is the background
+    if keep.size > max_defects:
+        log.debug("%d defects in one frame; kept the %d strongest", keep.size, max_defects)
+        keep = keep[np.argsort(-best[keep], kind="stable")[:max_defects]]
+    else:
+        keep = keep[np.argsort(-best[keep], kind="stable")]
+    return [_detection(stats[i], classes[int(kinds[i])], float(best[i]), stride, geometry) for i in keep]
 
 
 def _detection(stat: np.ndarray, class_name: str, score: float, stride: int, geometry: Geometry) -> Detection:
-    import cv2
-
-    left, top = int(stat[cv2.CC_STAT_LEFT]), int(stat[cv2.CC_STAT_TOP])
-    right = left + int(stat[cv2.CC_STAT_WIDTH])
-    bottom = top + int(stat[cv2.CC_STAT_HEIGHT])
+    left, top, width, height, cells = (int(v) for v in stat[:5])  # cv2.CC_STAT_LEFT .. CC_STAT_AREA
     x0, y0 = geometry.to_frame(left * stride, top * stride)
-    x1, y1 = geometry.to_frame(right * stride, bottom * stride)
+    x1, y1 = geometry.to_frame((left + width) * stride, (top + height) * stride)
     x1 = min(x1, geometry.x0 + geometry.width)
     y1 = min(y1, geometry.y0 + geometry.height)
-    area = int(stat[cv2.CC_STAT_AREA]) * (stride / geometry.scale) ** 2
-    return Detection(
-        (int(x0), int(y0), max(int(x0) + 1, round(x1)), max(int(y0) + 1, round(y1))),
-        class_name,
-        min(1.0, score),
-        int(area),
-    )
+    area = cells * (stride / geometry.scale) ** 2
+    box = (int(x0), int(y0), max(int(x0) + 1, round(x1)), max(int(y0) + 1, round(y1)))
+    return Detection(box, class_name, min(1.0, score), int(area))

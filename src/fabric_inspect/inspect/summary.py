@@ -49,6 +49,7 @@ class Stats:
         self.stages_ms = {name: Ring(capacity) for name in STAGES}
         self.by_class: Counter[str] = Counter()
         self.frames = 0
+        self.saturated = 0
 
     def add(self, latency_ms: float, stages: dict[str, float]) -> None:
         self.frames += 1
@@ -82,6 +83,7 @@ class Summary:
     rejected_tracks: int
     interrupted: bool
     stages_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    saturated_frames: int = 0  # frames with more defects than max_defects (only the strongest kept)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -108,6 +110,7 @@ def summarize(stats: Stats, seconds: float, **fields: object) -> Summary:
         defects=sum(stats.by_class.values()),
         defects_by_class=dict(sorted(stats.by_class.items())),
         stages_ms=stages,
+        saturated_frames=stats.saturated,
         **fields,  # type: ignore[arg-type]
     )
 
@@ -117,12 +120,20 @@ def format_summary(summary: Summary) -> list[str]:
     lat = summary.latency_ms
     by_class = ", ".join(f"{k} {v}" for k, v in summary.defects_by_class.items()) or "none"
     stages = ", ".join(f"{k} {v['mean']:.1f}" for k, v in summary.stages_ms.items())
-    return [
-        f"frames          {summary.frames} ({summary.dropped_frames} dropped, "
-        f"{summary.skipped_frames} unreadable)",
-        f"speed           {summary.fps:.1f} fps over {summary.seconds:.1f} s",
-        f"latency ms      p50 {lat['p50']:.1f}, p95 {lat['p95']:.1f}, p99 {lat['p99']:.1f}",
-        f"stages ms       {stages}",
-        f"defects         {summary.defects} ({by_class})",
-        f"roll length     {summary.roll_length_m:.2f} m",
-    ] + (["stopped early   yes (interrupted)"] if summary.interrupted else [])
+    return (
+        [
+            f"frames          {summary.frames} ({summary.dropped_frames} dropped, "
+            f"{summary.skipped_frames} unreadable)",
+            f"speed           {summary.fps:.1f} fps over {summary.seconds:.1f} s",
+            f"latency ms      p50 {lat['p50']:.1f}, p95 {lat['p95']:.1f}, p99 {lat['p99']:.1f}",
+            f"stages ms       {stages}",
+            f"defects         {summary.defects} ({by_class})",
+            f"roll length     {summary.roll_length_m:.2f} m",
+        ]
+        + (["stopped early   yes (interrupted)"] if summary.interrupted else [])
+        + (
+            [f"saturated       {summary.saturated_frames} frames had too many defects (raise --threshold?)"]
+            if summary.saturated_frames
+            else []
+        )
+    )

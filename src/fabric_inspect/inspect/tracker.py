@@ -88,7 +88,7 @@ class DefectEvent:
         return record
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity: tracks hold arrays
 class Track:
     """A defect being followed (mutable, internal to the tracker)."""
 
@@ -116,11 +116,12 @@ def roll_box(bbox: tuple[int, int, int, int], offset_px: float, frame_height: in
     return (float(x0), offset_px + frame_height - y1, float(x1), offset_px + frame_height - y0)
 
 
-def overlap(a: Box, b: Box, gate: float) -> float:
-    """Intersection area of a and b, each grown by `gate` on every side (0 when apart)."""
-    w = min(a[2], b[2]) - max(a[0], b[0]) + 2 * gate
-    h = min(a[3], b[3]) - max(a[1], b[1]) + 2 * gate
-    return max(w, 0.0) * max(h, 0.0)
+def overlap_matrix(a: np.ndarray, b: np.ndarray, gate: float) -> np.ndarray:
+    """Intersection areas of every box in a (Nx4) with every box in b (Mx4), each box grown by `gate`
+    on every side (0 where apart): an NxM array."""
+    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 2 * gate
+    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + 2 * gate
+    return np.maximum(w, 0.0) * np.maximum(h, 0.0)
 
 
 class Tracker:
@@ -135,6 +136,7 @@ class Tracker:
         self._step = 0
         self._keys = 0
         self._reported = 0
+        self._boxes = np.zeros((0, 4))
 
     def update(
         self, detections: list[Detection], frame: Frame, offset_px: float
@@ -142,12 +144,14 @@ class Tracker:
         """Add one frame's detections; return (defects confirmed now, defects closed now)."""
         self._step += 1
         self.current = []
-        for detection in detections:
-            box = roll_box(detection.bbox, offset_px, frame.height)
-            track = self._match(box)
-            if track is None:
+        self._rebuild()
+        boxes = [roll_box(d.bbox, offset_px, frame.height) for d in detections]
+        owners = self._owners(boxes)
+        for detection, box, owner in zip(detections, boxes, owners, strict=True):
+            if owner < 0:
                 track = self._start(box, detection, frame)
             else:
+                track = self.tracks[owner]
                 self._extend(track, box, detection, frame)
             self.current.append((detection, track))
         self._merge_touching()
@@ -164,30 +168,41 @@ class Tracker:
         closing, self.tracks = self.tracks, []
         return [self._event(t) for t in closing if t.confirmed]
 
-    def _match(self, box: Box) -> Track | None:
-        best, best_overlap = None, 0.0
-        for track in self.tracks:
-            value = overlap(track.box, box, self.config.gate_px)
-            if value > best_overlap:
-                best, best_overlap = track, value
-        return best
+    def _rebuild(self) -> None:
+        """The open tracks' boxes as one array, for vectorized matching."""
+        self._boxes = np.array([t.box for t in self.tracks], dtype=np.float64).reshape(-1, 4)
+
+    def _owners(self, boxes: list[Box]) -> np.ndarray:
+        """For each detection box, the row of the open track it overlaps most (-1: none), in one go."""
+        if not boxes or not self.tracks:
+            return np.full(len(boxes), -1)
+        values = overlap_matrix(np.array(boxes), self._boxes, self.config.gate_px)
+        best = values.argmax(axis=1)
+        return np.where(values[np.arange(len(boxes)), best] > 0, best, -1)
 
     def _merge_touching(self) -> None:
         """Pieces of one defect (a broken line seen as fragments) that have grown into each other become
         one track. Two already-reported defects are left apart (each has had its alarm and id)."""
-        merged = True
-        while merged:
-            merged = False
-            for i, a in enumerate(self.tracks):
-                for b in self.tracks[i + 1 :]:
-                    if (a.confirmed and b.confirmed) or overlap(a.box, b.box, self.config.gate_px / 2) <= 0:
-                        continue
-                    self._absorb(a, b)
-                    self.tracks.remove(b)
-                    merged = True
-                    break
-                if merged:
-                    break
+        touched = list({id(t): t for _, t in self.current}.values())
+        if not touched:
+            return
+        self._rebuild()
+        values = overlap_matrix(np.array([t.box for t in touched]), self._boxes, self.config.gate_px / 2)
+        gone: set[int] = set()
+        for i, j in zip(*np.nonzero(values > 0), strict=True):
+            track, other = touched[i], self.tracks[j]
+            if (
+                other is track
+                or id(track) in gone
+                or id(other) in gone
+                or (track.confirmed and other.confirmed)
+            ):
+                continue
+            self._absorb(track, other)
+            gone.add(id(other))
+        if gone:
+            self.tracks = [t for t in self.tracks if id(t) not in gone]
+            self._rebuild()
 
     def _absorb(self, keep: Track, other: Track) -> None:
         a, b = keep.box, other.box

@@ -166,7 +166,7 @@ class FolderSource:
         self.description = f"{train.root} ({train.format})"
 
     def _item(self, ds: Any, sample: Any, read_image: Any, read_mask: Any) -> ValImage:
-        image = fit_channels(read_image(sample), self.config.color)
+        image = read_image(sample)  # kept as stored (grey stays 1 channel); channels fitted per use
         mask = read_mask(ds, sample)
         if mask is None and not sample.is_defective and ds.pixel_level:
             mask = np.zeros(image.shape[:2], np.uint8)
@@ -178,7 +178,7 @@ class FolderSource:
         size = self.config.crop
         if item.mask is None:
             image = cv2.resize(item.image, (size, size), interpolation=cv2.INTER_AREA)
-            return image, np.zeros((size, size), np.uint8), False
+            return fit_channels(image, self.config.color), np.zeros((size, size), np.uint8), False
         centre = None
         if self.rng.random() < self.config.defect_crop_fraction:
             ys, xs = np.nonzero(item.mask)
@@ -186,7 +186,7 @@ class FolderSource:
                 k = int(self.rng.integers(ys.size))
                 centre = (int(ys[k]), int(xs[k]))
         image, mask = _crop(item.image, item.mask, size, centre, self.rng)
-        return image, mask, True
+        return fit_channels(image, self.config.color), mask, True
 
     def train_batch(self, step: int) -> Batch:
         images, masks, flags, labels = [], [], [], []
@@ -206,10 +206,10 @@ class FolderSource:
         return to_batch(images, masks, flags, labels)
 
     def val_images(self) -> list[ValImage]:
-        return self.val
+        return [ValImage(fit_channels(v.image, self.config.color), v.mask, v.label) for v in self.val]
 
     def calibration_images(self) -> list[np.ndarray]:
-        return [v.image for v in self.val if v.label == 0]
+        return [fit_channels(v.image, self.config.color) for v in self.val if v.label == 0]
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -4,7 +4,7 @@ checkpoints, and a run folder (config.json, metrics.json, curve.png, last.pt, be
 A run folder after `train`:
     config.json   the TrainConfig and network config
     last.pt       everything to resume (model, optimizer, scheduler, epoch, history, best)
-    best.pt       the weights with the lowest validation loss so far
+    best.pt       the weights with the best validation so far (image AUROC, then loss; `is_better`)
     metrics.json  per-epoch history (train loss terms, val loss, val image AUROC, seconds)
     curve.png     training curve
 """
@@ -38,6 +38,10 @@ class Source(Protocol):
     def train_batch(self, step: int) -> Batch: ...
 
     def val_images(self) -> list[ValImage]: ...
+
+    def calibration_images(self) -> list[np.ndarray]: ...
+
+    def summary(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +151,7 @@ def train(
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     optimizer, scheduler = _optimizer(net, config)
     history: list[dict[str, Any]] = []
-    best = {"val_loss": math.inf, "epoch": -1}
+    best: dict[str, Any] = {"val_loss": math.inf, "val_image_auroc": None, "epoch": -1}
     start = 0
     if resume:
         state = load_checkpoint(last_path)
@@ -174,7 +178,7 @@ def train(
             if epoch - int(best["epoch"]) > config.patience and best["epoch"] >= 0:
                 stopped = True
                 log.info(
-                    "early stop after epoch %d: no better validation loss for %d epochs",
+                    "early stop after epoch %d: validation did not improve for %d epochs",
                     epoch,
                     config.patience,
                 )
@@ -191,12 +195,27 @@ def train(
             log.info(
                 "epoch %d: %s", epoch + 1, {k: round(v, 4) for k, v in row.items() if isinstance(v, float)}
             )
-            if row["val_loss"] < best["val_loss"]:
-                best = {"val_loss": row["val_loss"], "epoch": epoch}
+            if is_better(row, best):
+                best = {
+                    "val_loss": row["val_loss"],
+                    "val_image_auroc": row["val_image_auroc"],
+                    "epoch": epoch,
+                }
                 save_checkpoint(best_path, _state(net, optimizer, scheduler, config, epoch, history, best))
             save_checkpoint(last_path, _state(net, optimizer, scheduler, config, epoch, history, best))
             _write_history(out_dir, history)
     return TrainResult(best_path=best_path, last_path=last_path, history=history, stopped_early=stopped)
+
+
+def is_better(row: dict[str, Any], best: dict[str, Any]) -> bool:
+    """Model selection: the higher validation image AUROC (what calibration and inspection act on),
+    then the lower validation loss; the loss alone where the AUROC is undefined (one class only)."""
+    new, old = row.get("val_image_auroc"), best.get("val_image_auroc")
+    if new is not None and old is not None and new != old:
+        return new > old
+    if new is not None and old is None and best.get("epoch", -1) >= 0:
+        return True
+    return row["val_loss"] < best["val_loss"]
 
 
 def _write_history(out_dir: Path, history: list[dict[str, Any]]) -> None:

@@ -101,13 +101,26 @@ def fit(
     progress: bool = True,
 ) -> FitResult:
     """Train on `source` into `out_dir`, calibrate, and write model.onnx + weights.pt there."""
-    from fabric_inspect.training.calibrate import calibrate_threshold, false_alarm_rate
-
     net = init_network(init, config, classes)
     result = train(net, source, config, out_dir, resume=resume, progress=progress)
-    best = load_checkpoint(result.best_path)
-    net = network_from_checkpoint(best, source=str(result.best_path)).eval()
-    summary = {**source.summary(), "init": init or "scratch", "epochs_run": len(result.history)}
+    summary = {"init": init or "scratch", "epochs_run": len(result.history)}
+    return finalize(result.best_path, source, config, out_dir, summary, val_dataset)
+
+
+def finalize(
+    checkpoint: Path,
+    source: Any,
+    config: TrainConfig,
+    out_dir: Path,
+    summary: dict[str, Any] | None = None,
+    val_dataset: Any = None,
+) -> FitResult:
+    """Calibrate and export the weights of `checkpoint`: model.onnx and weights.pt in `out_dir`."""
+    from fabric_inspect.training.calibrate import calibrate_threshold, false_alarm_rate
+
+    best = load_checkpoint(checkpoint)
+    net = network_from_checkpoint(best, source=str(checkpoint)).eval()
+    summary = {**source.summary(), **(summary or {})}
     summary["best_epoch"] = int(best["epoch"]) + 1
     summary["package_version"] = __version__
     draft = out_dir / "draft.onnx"
@@ -120,6 +133,7 @@ def fit(
         "calibration_far": false_alarm_rate(scores, threshold),
         "target_far": config.target_far,
         "val_loss": float(best["best"]["val_loss"]),
+        "val_image_auroc_epoch": best["best"].get("val_image_auroc"),
     }
     final = out_dir / "model.onnx"
     if val_dataset is not None:
