@@ -15,12 +15,12 @@ def test_phase_correlation_recovers_a_known_downward_travel(synth, speed_px):
     for t in range(frames):
         offset = estimator.update(roll.frame(t), t)
     truth = round((frames - 1) * speed_px)
-    assert offset == pytest.approx(truth, rel=0.03, abs=1.5)
+    assert offset == pytest.approx(truth, rel=0.05, abs=1.5)  # the 5 % the roll position may be off
 
 
 def test_speed_hint_replaces_a_measurement_that_disagrees_with_it():
     rng = np.random.default_rng(1)
-    frames = [rng.integers(0, 255, (96, 128), dtype=np.uint8) for _ in range(4)]  # unrelated frames
+    frames = [rng.integers(0, 255, (480, 640), dtype=np.uint8) for _ in range(4)]  # unrelated frames
     hint = MotionConfig(mode="auto", speed_m_per_min=6.0, px_per_mm=3.0)  # 10 px per frame at 30 fps
     estimator = MotionEstimator(hint, fps=30.0)
     for t, frame in enumerate(frames):

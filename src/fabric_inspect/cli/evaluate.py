@@ -138,16 +138,18 @@ def _recall_table(title: str, entries: dict[str, dict], with_images: bool) -> An
     order = ("low", "medium", "high")
     seen = {v for e in entries.values() for v in e.get("by_visibility", {})}
     visibilities = [v for v in order if v in seen] + sorted(seen - {*order, "unknown"})
-    table = Table(title=title)
-    for name in ("", "regions", "found", "recall", *(f"recall {v}" for v in visibilities)):
-        table.add_column(name, justify="left" if not name else "right")
+    caption = "n: defect regions; low/med/high: recall by visibility" if visibilities else None
+    table = Table(title=title, caption=caption)
+    table.add_column("", no_wrap=True)
+    for name in ("n", "found", "recall", *("med" if v == "medium" else v for v in visibilities)):
+        table.add_column(name, justify="right", no_wrap=True)
     if with_images:
-        table.add_column("image recall", justify="right")
+        table.add_column("images flagged", justify="right", no_wrap=True)
     for key, e in entries.items():
         by_vis = e.get("by_visibility", {})
         cells = [key, str(e["regions"]), str(e["found"]), _fmt(e["recall"])]
         cells += [_fmt(by_vis.get(v, {}).get("recall")) for v in visibilities]
         if with_images:
-            cells.append(f"{_fmt(e.get('image_recall'))} ({e.get('images_flagged', 0)}/{e.get('images', 0)})")
+            cells.append(f"{e.get('images_flagged', 0)}/{e.get('images', 0)}")
         table.add_row(*cells)
     return table

@@ -31,7 +31,8 @@ class MotionConfig:
     mode: str = "auto"
     speed_m_per_min: float | None = None  # --speed: a hint (auto) or the motion itself (speed)
     px_per_mm: float = 1.0
-    work_width: int = 320  # frames are downscaled to about this width before correlating
+    work_width: int = 320  # frames are downscaled to this width before correlating
+    min_downscale: float = 4.0  # ... and by at least this factor
     min_response: float = 0.05  # phase-correlation peak below this is not trusted
     max_deviation: float = 0.5  # with a speed hint: reject measurements off by more than this fraction
     max_change: float = 0.25  # without a hint: a step this far off the recent speed needs a second opinion
@@ -50,6 +51,8 @@ class MotionConfig:
             raise ConfigError(f"motion work width must be in 32..4096, got {self.work_width}")
         if not 0.0 < self.max_deviation <= 1.0 or not 0.0 < self.max_change <= 1.0:
             raise ConfigError("motion max_deviation and max_change must be in (0, 1]")
+        if not 1.0 <= self.min_downscale <= 16.0:
+            raise ConfigError(f"motion min_downscale must be in 1..16, got {self.min_downscale}")
         if not 0.0 < self.key_fraction <= 0.5:
             raise ConfigError(f"motion key_fraction must be in (0, 0.5], got {self.key_fraction}")
 
@@ -111,10 +114,15 @@ class MotionEstimator:
         import cv2
 
         grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        self._factor = min(1.0, self.config.work_width / grey.shape[1])
-        if self._factor < 1.0:
-            grey = cv2.resize(grey, None, fx=self._factor, fy=self._factor, interpolation=cv2.INTER_AREA)
+        # At most a quarter of the frame size (min_downscale): averaging 4x4 pixels drowns the camera's
+        # fixed-pattern noise (the same in every frame: it pulls the peak to zero shift) and the fine,
+        # periodic yarn texture (ambiguous); the coarse irregularities of the fabric can be followed.
+        self._factor = min(1.0 / self.config.min_downscale, self.config.work_width / grey.shape[1])
+        grey = cv2.resize(grey, None, fx=self._factor, fy=self._factor, interpolation=cv2.INTER_AREA)
         small = np.float32(grey)
+        # Warp yarns run along the motion: their stripes are the same in every frame and would pull the
+        # correlation peak to zero shift. Remove what is constant down each column (the column means).
+        small -= cv2.reduce(small, 0, cv2.REDUCE_AVG)
         if self._window is None or self._window.shape != small.shape:
             self._window = cv2.createHanningWindow((small.shape[1], small.shape[0]), cv2.CV_32F)
         return small

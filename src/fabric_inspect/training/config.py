@@ -13,15 +13,15 @@ from fabric_inspect.errors import ConfigError
 class TrainConfig:
     """How to train (or fine-tune) a DefectNet. Validated on construction; stored as config.json."""
 
-    epochs: int = 20
+    epochs: int = 24
     steps_per_epoch: int = 100
     batch_size: int = 16
     crop: int = 160  # training crop side in pixels (a multiple of 8)
     lr: float = 3e-3
     weight_decay: float = 1e-4
-    patience: int = 6  # early stopping: epochs without a better validation loss
+    patience: int = 8  # early stopping: epochs without a better validation (see loop.is_better)
     val_fraction: float = 0.2
-    val_images: int = 96  # synthetic: validation images per epoch (fixed seeds)
+    val_images: int = 128  # synthetic: validation images per epoch (fixed seeds)
     val_size: int = 256  # synthetic: validation image side
     calib_images: int = 300  # synthetic: defect-free images for threshold calibration
     defect_rate: float = 0.6  # synthetic: share of training images with a defect

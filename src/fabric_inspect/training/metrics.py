@@ -266,9 +266,10 @@ def assign_visibility(region: GtRegion, class_name: str, annotations: tuple[dict
 
 
 def _overlap(a: tuple[int, int, int, int], b: list | tuple) -> float:
-    """Intersection area of two boxes; `b` is an annotation bbox [x0, y0, x1, y1] (x1, y1 inclusive)."""
-    w = min(a[2], float(b[2]) + 1) - max(a[0], float(b[0]))
-    h = min(a[3], float(b[3]) + 1) - max(a[1], float(b[1]))
+    """Intersection area of two [x0, y0, x1, y1) boxes (the synthetic generator's annotations give
+    the mask's bounding box with x1, y1 exclusive, exactly as `GtRegion.bbox`)."""
+    w = min(a[2], float(b[2])) - max(a[0], float(b[0]))
+    h = min(a[3], float(b[3])) - max(a[1], float(b[1]))
     return max(w, 0.0) * max(h, 0.0)
 
 

@@ -1,0 +1,62 @@
+"""benchmarks/aitex_split.py: a split by image within each fabric, links only, no image in both parts."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).parents[2] / "benchmarks" / "aitex_split.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("aitex_split", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fake_aitex(root: Path) -> Path:
+    """File names in the AITEX layout (contents are never read by the split)."""
+    for sub in ("Defect_images", "Mask_images", "NoDefect_images/rollA", "NoDefect_images/rollB"):
+        (root / sub).mkdir(parents=True)
+    for i in range(5):
+        (root / "Defect_images" / f"00{i}0_019_02.png").write_bytes(b"img")
+        (root / "Mask_images" / f"00{i}0_019_02_mask.png").write_bytes(b"mask")
+    (root / "Defect_images" / "0099_030_03.png").write_bytes(b"img")  # a fabric with one image
+    (root / "Mask_images" / "0099_030_03_mask1.png").write_bytes(b"m1")
+    (root / "Mask_images" / "0099_030_03_mask2.png").write_bytes(b"m2")
+    for i in range(6):
+        (root / "NoDefect_images" / "rollA" / f"00{i}1_000_02.png").write_bytes(b"img")
+        (root / "NoDefect_images" / "rollB" / f"00{i}1_000_03.png").write_bytes(b"img")
+    return root
+
+
+def test_split_puts_every_third_image_of_each_fabric_in_val_and_links_masks(tmp_path):
+    source = _fake_aitex(tmp_path / "aitex")
+    out = tmp_path / "split"
+    assert _script().main([str(source), str(out)]) == 0
+    parts = json.loads((out / "split.json").read_text())
+    assert not set(parts["train"]) & set(parts["val"])
+    assert len(parts["train"]) + len(parts["val"]) == 5 + 1 + 12
+    assert sorted(parts["val"]) == [
+        "Defect_images/0010_019_02.png",
+        "Defect_images/0040_019_02.png",
+        "NoDefect_images/rollA/0011_000_02.png",
+        "NoDefect_images/rollA/0041_000_02.png",
+        "NoDefect_images/rollB/0011_000_03.png",
+        "NoDefect_images/rollB/0041_000_03.png",
+    ]
+    assert "Defect_images/0099_030_03.png" in parts["train"]  # alone in its fabric: stays in train
+    val_link = out / "val" / "Defect_images" / "0010_019_02.png"
+    assert (
+        val_link.is_symlink() and val_link.resolve() == (source / "Defect_images/0010_019_02.png").resolve()
+    )
+    assert (out / "val" / "Mask_images" / "0010_019_02_mask.png").is_symlink()
+    assert not (out / "val" / "Mask_images" / "0000_019_02_mask.png").exists()  # train image's mask
+    assert (out / "train" / "Mask_images" / "0099_030_03_mask2.png").is_symlink()
+
+
+def test_split_refuses_a_folder_that_is_not_aitex(tmp_path, capsys):
+    assert _script().main([str(tmp_path), str(tmp_path / "out")]) == 2
+    assert "Defect_images" in capsys.readouterr().err
