@@ -65,7 +65,6 @@ def run_demo(config: DemoConfig, progress: bool = True) -> DemoResult:
     from fabric_inspect.inspect.sources import SourceConfig, open_source
     from fabric_inspect.inspect.tracker import TrackerConfig
     from fabric_inspect.models.runtime import load_model
-    from fabric_inspect.report.points import PointsConfig
     from fabric_inspect.report.writer import ReportConfig, write_report
 
     out = config.out
@@ -104,10 +103,8 @@ def run_demo(config: DemoConfig, progress: bool = True) -> DemoResult:
     summary = run_pipeline(source, model, pipeline, sinks)
     summary.write(sinks.summary)
 
-    # The camera sees the whole cuttable width: the frame width on the fabric.
-    width_mm = config.width / config.px_per_mm
-    report_config = ReportConfig(points=PointsConfig(width_mm=width_mm))
-    report = write_report(database, config.roll_id, out / "report.html", report_config)
+    # The camera sees the whole cuttable width, which the run recorded with the roll.
+    report = write_report(database, config.roll_id, out / "report.html", ReportConfig())
     return DemoResult(
         roll_video=roll_video,
         truth=roll_video.with_suffix(".json"),

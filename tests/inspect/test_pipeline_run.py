@@ -58,8 +58,9 @@ def test_each_defect_on_the_roll_is_reported_once_at_its_roll_position(spotted, 
         assert Path(match["crop_path"]).is_file()
     with sqlite3.connect(tmp_path / "i.db") as db:
         assert db.execute("SELECT count(*) FROM defects WHERE roll_id='R7'").fetchone() == (len(roll.spots),)
-        length_m, frames = db.execute("SELECT length_m, frames FROM rolls").fetchone()
+        length_m, frames, width_mm = db.execute("SELECT length_m, frames, width_mm FROM rolls").fetchone()
     assert frames == roll.frame_count
+    assert width_mm == pytest.approx(roll.strip.shape[1] / PX_PER_MM, abs=0.1)  # the region seen, in mm
     assert length_m == pytest.approx(summary.roll_length_m, abs=1e-3)
     assert summary.roll_length_m == pytest.approx(roll.strip.shape[0] / PX_PER_MM / 1000, rel=0.05)
 

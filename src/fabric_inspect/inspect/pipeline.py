@@ -159,7 +159,10 @@ def _lap(times: dict[str, float], name: str, start: float) -> float:
     return now
 
 
-def roll_info(sinks: SinkConfig, source: Source, model: OnnxModel, config: PipelineConfig) -> RollInfo | None:
+def roll_info(
+    sinks: SinkConfig, source: Source, model: OnnxModel, config: PipelineConfig, width_px: int | None
+) -> RollInfo | None:
+    """The rolls row; the inspected width is the fabric region's width (ROI, or the whole frame)."""
     if sinks.db is None or not sinks.roll:
         return None
     settings = {"pipeline": asdict(config), "model_path": str(model.path)}
@@ -167,6 +170,7 @@ def roll_info(sinks: SinkConfig, source: Source, model: OnnxModel, config: Pipel
         roll_id=sinks.roll,
         source=source.description,
         article=sinks.article,
+        width_mm=None if width_px is None else round(width_px / config.tracker.px_per_mm, 1),
         px_per_mm=config.tracker.px_per_mm,
         speed_m_per_min=config.motion.speed_m_per_min,
         model_name=model.info.name,
@@ -200,7 +204,9 @@ def run(
         first = next(frames, None)
         if first is not None:
             stages.check(first)  # bad --roi or a model that cannot take these frames: before any output
-        sinks = open_sinks(sink_config, stack, source.fps, roll_info(sink_config, source, model, config))
+        width_px = None if first is None else stages.geometry(first).width
+        roll = roll_info(sink_config, source, model, config, width_px)
+        sinks = open_sinks(sink_config, stack, source.fps, roll)
         if first is not None:
             _loop(
                 itertools.chain([first], frames),
