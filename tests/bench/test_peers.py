@@ -244,7 +244,8 @@ def test_peer_runs_on_a_real_clip_give_the_bench_fields_and_ratio(tmp_path: Path
     assert live["mode"] == "live" and live["frames"] + live["dropped_frames"] == 8
     assert offline["latency_ms"]["p50"] > 0 and offline["stages_ms"]["inference"]["mean"] > 0
     ratio = doc["ratio"]["96x64"]
-    assert ratio["ours_over_padim-resnet18_fps"] == pytest.approx(500.0 / offline["fps"], rel=0.01)
+    expected = 500.0 / offline["fps"]
+    assert ratio["ours_over_padim-resnet18_fps"] == pytest.approx(expected, abs=0.005)  # rounded to 0.01
     assert len(doc["machine"]["load_avg_before_peers"]) == 3
     peer_offline, peer_live, ratio_line = format_side_by_side(doc)
     assert "96x64" in peer_offline and "offline padim-resnet18 (32x32)" in peer_offline
@@ -267,7 +268,8 @@ def test_ours_is_measured_again_beside_the_peers_and_paired_frame_by_frame(
     assert ratio["ours_fps"] > 1.0  # the run beside the peers, not the stale one
     pair = ratio["paired"]["padim-resnet18"]
     assert pair["frames"] == 3 and pair["ours_ms_p50"] > 0 and pair["peer_ms_p50"] > 0
-    assert pair["ours_over_peer"] == pytest.approx(pair["peer_ms_p50"] / pair["ours_ms_p50"], rel=0.02)
+    # the ms are rounded to 0.01 and are ~1 ms here: 10% covers that rounding
+    assert pair["ours_over_peer"] == pytest.approx(pair["peer_ms_p50"] / pair["ours_ms_p50"], rel=0.1)
     assert any(line.split()[1] == "paired" for line in format_side_by_side(doc))
 
 

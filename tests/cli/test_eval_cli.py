@@ -148,3 +148,21 @@ def test_eval_as_a_subprocess_exits_2_with_one_red_line_for_a_missing_model(tmp_
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"error: model file {tmp_path / 'nope.onnx'} does not exist"]
     assert proc.stdout == ""
+
+
+def test_eval_runs_without_importing_torch(setup, tmp_path):
+    model, data = setup
+    argv = ["eval", "-m", str(model), "-d", str(data), "--json", str(tmp_path / "m.json")]
+    code = (
+        "import sys\n"
+        "from fabric_inspect.cli import app\n"
+        "try:\n"
+        f"    app({argv!r})\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "heavy = [m for m in ('torch', 'albumentations') if m in sys.modules]\n"
+        "sys.exit(f'imported {heavy}' if heavy else 0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "m.json").is_file()
