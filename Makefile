@@ -8,7 +8,7 @@ STAMP_BASE := $(VENV)/.installed-base
 STAMP_FULL := $(VENV)/.installed-full
 DEMO_OUT ?= demo-out
 
-.PHONY: install install-base demo test lint model bench clean
+.PHONY: install install-base demo test lint model bench peers bench-peers clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,28 @@ model: $(STAMP_FULL)
 	cp runs/default/weights.pt src/fabric_inspect/models/default.pt
 
 bench: $(STAMP_BASE)
-	$(VENV)/bin/fabric-inspect bench --synthetic --json benchmarks/results/bench.json --plot benchmarks/results/bench.png
+	$(VENV)/bin/fabric-inspect bench --synthetic --sizes 640x480,1280x720,1920x1080 \
+		--json benchmarks/results/bench.json --plot benchmarks/results/bench.png
+
+# Side-by-side peers of the benchmark (issue #5): YOLOv8n and PaDiM-resnet18 exported to ONNX in their
+# own venv (.venv-bench: ultralytics is AGPL-3.0 and never a dependency of fabric-inspect).
+VENV_BENCH := .venv-bench
+PEERS_DIR := benchmarks/peers/models
+
+$(VENV_BENCH)/.installed: benchmarks/peers/requirements.txt benchmarks/peers/constraints.txt
+	$(PYTHON) -m venv $(VENV_BENCH)
+	$(VENV_BENCH)/bin/python -m pip install -q --upgrade pip
+	$(VENV_BENCH)/bin/python -m pip install -q -r benchmarks/peers/requirements.txt -c benchmarks/peers/constraints.txt
+	touch $@
+
+$(PEERS_DIR)/peers.json: benchmarks/peers/export_peers.py $(VENV_BENCH)/.installed
+	$(VENV_BENCH)/bin/python benchmarks/peers/export_peers.py --out $(PEERS_DIR)
+
+peers: $(PEERS_DIR)/peers.json
+
+bench-peers: $(STAMP_BASE) $(PEERS_DIR)/peers.json
+	$(VENV)/bin/fabric-inspect bench --synthetic --sizes 640x480,1280x720 --frames 100 --threads 2 \
+		--peers $(PEERS_DIR) --json benchmarks/results/peers.json
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache
