@@ -25,12 +25,22 @@ def main() -> int:
         headless = False
     if headless:
         subprocess.check_call(
-            [sys.executable, "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps",
-             f"opencv-python=={version}"]
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--force-reinstall",
+                "--no-deps",
+                f"opencv-python=={version}",
+            ]
         )
     out = subprocess.run(
         [sys.executable, "-c", "from fabric_inspect.environment import cv2_gui_backend as g; print(g())"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     if out == "NONE":
         print("fix_opencv: the headless cv2 build is still loaded", file=sys.stderr)

@@ -45,7 +45,9 @@ def collect_facts() -> dict[str, str]:
     import onnxruntime
 
     gui = cv2_gui_backend()
-    both = _version("opencv-python") != "not installed" and _version("opencv-python-headless") != "not installed"
+    both = (
+        _version("opencv-python") != "not installed" and _version("opencv-python-headless") != "not installed"
+    )
     build = "GUI build (opencv-python)" if gui != "NONE" else "headless build (no windows)"
     if both:
         build += "; opencv-python and opencv-python-headless are both installed"

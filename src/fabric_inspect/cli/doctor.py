@@ -8,9 +8,7 @@ from fabric_inspect.cli._common import handles_errors
 
 
 def register(app: typer.Typer) -> None:
-    app.command(help="Print versions, the loaded cv2 build, display availability and ONNX providers.")(
-        doctor
-    )
+    app.command(help="Print versions, the loaded cv2 build, display availability and ONNX providers.")(doctor)
 
 
 @handles_errors

@@ -36,7 +36,9 @@ class RuntimeConfig:
         if self.threads < 0:
             raise ModelError(f"--threads must be >= 0 (0 = all cores), got {self.threads}")
         if self.graph_optimization not in ("disabled", "basic", "extended", "all"):
-            raise ModelError(f"graph optimization {self.graph_optimization!r} is not one of disabled|basic|extended|all")
+            raise ModelError(
+                f"graph optimization {self.graph_optimization!r} is not one of disabled|basic|extended|all"
+            )
 
 
 @dataclass(frozen=True, slots=True)
