@@ -12,7 +12,7 @@ import logging
 import typer
 
 from fabric_inspect import __version__
-from fabric_inspect.cli import bench, data, demo, doctor, evaluate, model, report, run, synth
+from fabric_inspect.cli import bench, calibrate, data, demo, doctor, evaluate, model, report, run, synth
 from fabric_inspect.cli._common import configure_logging
 
 app = typer.Typer(
@@ -41,7 +41,7 @@ def _root(
     configure_logging(logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING)
 
 
-for _module in (demo, run, synth, data, model, evaluate, report, bench, doctor):
+for _module in (demo, run, synth, data, model, evaluate, calibrate, report, bench, doctor):
     _module.register(app)
 
 

@@ -24,6 +24,9 @@ class TrainConfig:
     val_images: int = 128  # synthetic: validation images per epoch (fixed seeds)
     val_size: int = 256  # synthetic: validation image side
     calib_images: int = 300  # synthetic: defect-free images for threshold calibration
+    # synthetic: calibration frames are camera-sized (height, width): the image score is the map's
+    # maximum, so a threshold set on small images gives more false alarms on big frames.
+    calib_size: tuple[int, int] = (720, 1280)
     defect_rate: float = 0.6  # synthetic: share of training images with a defect
     defect_crop_fraction: float = 0.5  # folder data: share of crops centred on a defect
     target_far: float = 0.01  # false-alarm rate the threshold is calibrated for
@@ -44,6 +47,8 @@ class TrainConfig:
             raise ConfigError(f"--lr must be in (0, 1), got {self.lr}")
         if self.weight_decay < 0.0 or self.patience < 1 or self.calib_images < 1:
             raise ConfigError("weight_decay must be >= 0, patience and calib_images >= 1")
+        if len(self.calib_size) != 2 or min(self.calib_size) < 32:
+            raise ConfigError(f"calib_size must be (height, width), each >= 32 px, got {self.calib_size}")
         for name in ("val_fraction", "target_far"):
             if not 0.0 < getattr(self, name) < 1.0:
                 raise ConfigError(f"{name} must be in (0, 1), got {getattr(self, name)}")
@@ -83,7 +88,15 @@ PRESETS: dict[str, dict[str, Any]] = {
     "finetune": {"epochs": 12, "steps_per_epoch": 60, "lr": 1e-3, "crop": 256, "patience": 4},
     # Second stage of the shipped model's recipe: continue from the first stage's weights at a lower rate.
     "polish": {"epochs": 40, "steps_per_epoch": 100, "lr": 1e-3, "patience": 12, "val_images": 256},
-    "quick": {"epochs": 3, "steps_per_epoch": 20, "batch_size": 8, "crop": 128, "val_images": 24},
+    "quick": {
+        "epochs": 3,
+        "steps_per_epoch": 20,
+        "batch_size": 8,
+        "crop": 128,
+        "val_images": 24,
+        "calib_images": 32,
+        "calib_size": (240, 320),
+    },
 }
 
 

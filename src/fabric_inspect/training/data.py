@@ -84,7 +84,9 @@ class SyntheticSource:
         self.config = config
         self.augment = build_augment(config.color)
 
-    def _render(self, seed: int, size: int, defect_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    def _render(
+        self, seed: int, size: int | tuple[int, int], defect_rate: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         from fabric_inspect.datasets.synthetic import render_sample
 
         sample = render_sample(seed, size=size, grey=not self.config.color, defect_rate=defect_rate)
@@ -111,7 +113,7 @@ class SyntheticSource:
     def calibration_images(self) -> list[np.ndarray]:
         c = self.config
         return [
-            self._render(CALIB_SEED_BASE + c.seed * 100_000 + i, c.val_size, 0.0)[0]
+            self._render(CALIB_SEED_BASE + c.seed * 100_000 + i, c.calib_size, 0.0)[0]
             for i in range(c.calib_images)
         ]
 
