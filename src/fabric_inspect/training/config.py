@@ -86,8 +86,6 @@ class TrainConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     "finetune": {"epochs": 12, "steps_per_epoch": 60, "lr": 1e-3, "crop": 256, "patience": 4},
-    # Second stage of the shipped model's recipe: continue from the first stage's weights at a lower rate.
-    "polish": {"epochs": 40, "steps_per_epoch": 100, "lr": 1e-3, "patience": 12, "val_images": 256},
     "quick": {
         "epochs": 3,
         "steps_per_epoch": 20,
