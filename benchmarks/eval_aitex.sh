@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-AITEX=${AITEX:-/work/shared/data/aitex}
+AITEX=${AITEX:-../shared/data/aitex}
 FI=${FI:-.venv/bin/fabric-inspect}
 PY=${PY:-.venv/bin/python}
 RUNS=${RUNS:-runs}
