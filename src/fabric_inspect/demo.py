@@ -7,9 +7,10 @@ newcomer sees is what a mill gets. Base install only: no torch.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from fabric_inspect.datasets.roll import RollConfig
 from fabric_inspect.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -17,22 +18,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class DemoConfig:
-    """The demo roll and where its outputs go."""
+    """The demo roll (1280x720 at 30 fps, 20 m/min, 4 px/mm unless told) and where its outputs go."""
 
     out: Path
-    seconds: float = 20.0
-    seed: int = 7
-    width: int = 1280
-    height: int = 720
-    fps: float = 30.0
-    speed_m_per_min: float = 20.0
-    px_per_mm: float = 4.0
+    roll: RollConfig = field(default_factory=lambda: RollConfig(seconds=20.0, seed=7))
     roll_id: str = "DEMO-001"
     article: str = "synthetic woven fabric (fabric-inspect demo)"
 
     def __post_init__(self) -> None:
-        if not 1.0 <= self.seconds <= 600.0:
-            raise ConfigError(f"--seconds must be in 1..600, got {self.seconds}")
+        if not 1.0 <= self.roll.seconds <= 600.0:
+            raise ConfigError(f"--seconds must be in 1..600, got {self.roll.seconds}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +52,7 @@ class DemoResult:
 
 def run_demo(config: DemoConfig, progress: bool = True) -> DemoResult:
     """Render the roll, inspect it into all the sinks, and write the report."""
-    from fabric_inspect.datasets.roll import RollConfig, write_roll_video
+    from fabric_inspect.datasets.roll import write_roll_video
     from fabric_inspect.inspect.motion import MotionConfig
     from fabric_inspect.inspect.pipeline import PipelineConfig
     from fabric_inspect.inspect.pipeline import run as run_pipeline
@@ -69,15 +64,7 @@ def run_demo(config: DemoConfig, progress: bool = True) -> DemoResult:
 
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
-    roll = RollConfig(
-        seconds=config.seconds,
-        fps=config.fps,
-        width=config.width,
-        height=config.height,
-        speed_m_per_min=config.speed_m_per_min,
-        px_per_mm=config.px_per_mm,
-        seed=config.seed,
-    )
+    roll = config.roll
     roll_video = out / "roll.mp4"
     truth = write_roll_video(roll, roll_video, progress=progress)
 
@@ -95,8 +82,8 @@ def run_demo(config: DemoConfig, progress: bool = True) -> DemoResult:
         summary=out / "summary.json",
     )
     pipeline = PipelineConfig(
-        motion=MotionConfig(speed_m_per_min=config.speed_m_per_min, px_per_mm=config.px_per_mm),
-        tracker=TrackerConfig(px_per_mm=config.px_per_mm),
+        motion=MotionConfig(speed_m_per_min=roll.speed_m_per_min, px_per_mm=roll.px_per_mm),
+        tracker=TrackerConfig(px_per_mm=roll.px_per_mm),
     )
     model = load_model(None)
     source = open_source(SourceConfig(str(roll_video)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -15,17 +14,9 @@ from fabric_inspect.models.runtime import load_model
 runner = CliRunner()
 
 
-def _fixtures():
-    path = Path(__file__).parents[1] / "training" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_training_fixtures_cal", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    fixtures = _fixtures()
+def setup(tmp_path_factory: pytest.TempPathFactory, training_fixtures) -> tuple[Path, Path]:
+    fixtures = training_fixtures
     root = tmp_path_factory.mktemp("calibrate_cli")
     return fixtures.build_contrast_model(
         root / "contrast.onnx", threshold=0.5

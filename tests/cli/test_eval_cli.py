@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -16,18 +15,9 @@ from fabric_inspect.cli import app
 runner = CliRunner()
 
 
-def _fixtures():
-    """The model and dataset builders of tests/training/conftest.py (conftests are not importable)."""
-    path = Path(__file__).parents[1] / "training" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_training_fixtures", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    fixtures = _fixtures()
+def setup(tmp_path_factory: pytest.TempPathFactory, training_fixtures) -> tuple[Path, Path]:
+    fixtures = training_fixtures
     root = tmp_path_factory.mktemp("eval_cli")
     model = fixtures.build_contrast_model(root / "contrast.onnx")
     data = fixtures.write_labeled_dataset(root / "tiny")

@@ -41,7 +41,10 @@ def inspect_roll(video: Path, truth: dict, model, events: Path):
     return summary, lines
 
 
-RECALL_NOT_YET = "shipped model misses the recall target (measured 3 of 22 found, 0 false reports, on the 3 m roll; issue #3)"
+RECALL_NOT_YET = (
+    "shipped model misses the recall target "
+    "(measured 3 of 22 found, 0 false reports, on the 3 m roll; issue #3)"
+)
 
 
 @pytest.mark.xfail(reason=RECALL_NOT_YET, strict=False)

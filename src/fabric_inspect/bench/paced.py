@@ -23,6 +23,7 @@ import numpy as np
 
 from fabric_inspect.errors import SourceError
 from fabric_inspect.inspect.frames import Frame
+from fabric_inspect.inspect.latest import LatestFrame
 
 log = logging.getLogger(__name__)
 
@@ -83,18 +84,14 @@ class PacedSource:
         self.fps = fps
         self.max_frames = min(max_frames or raw.frames, raw.frames)
         self.description = f"{raw.path.name} replayed as a {fps:g} fps camera"
-        self._cond = threading.Condition()
-        self._latest: Frame | None = None
+        self._slot = LatestFrame()
         self._stop = threading.Event()
-        self._ended = False
-        self._published = 0
-        self._dropped = 0
         self.late = 0  # frames read after their time stamp (the replay could not keep up)
         self._thread = threading.Thread(target=self._capture, name="fabric-inspect-replay", daemon=True)
 
     @property
     def dropped(self) -> int:
-        return self._dropped
+        return self._slot.dropped
 
     @property
     def skipped(self) -> int:
@@ -102,7 +99,7 @@ class PacedSource:
 
     @property
     def published(self) -> int:
-        return self._published
+        return self._slot.published
 
     def __enter__(self) -> PacedSource:
         self._thread.start()
@@ -115,28 +112,25 @@ class PacedSource:
 
     def stop(self) -> None:
         self._stop.set()
-        with self._cond:
-            self._cond.notify_all()
+        self._slot.wake()
 
     def _capture(self) -> None:
         start = time.perf_counter()
         try:
-            while not self._stop.is_set() and self._published < self.max_frames:
+            while not self._stop.is_set() and self._slot.published < self.max_frames:
                 image = np.empty(self.raw.shape, np.uint8)
                 if self._file.readinto(memoryview(image).cast("B")) != self.raw.frame_bytes:
-                    log.error("raw frames %s ended early at frame %d", self.path, self._published)
+                    log.error("raw frames %s ended early at frame %d", self.path, self._slot.published)
                     break
-                due = start + self._published / self.fps
+                due = start + self._slot.published / self.fps
                 wait = due - time.perf_counter()
                 if wait > 0:
                     self._stop.wait(wait)
                 elif wait < -0.5 / self.fps:
                     self.late += 1
-                self._publish(image)
+                self._slot.publish(image)
         finally:
-            with self._cond:
-                self._ended = True
-                self._cond.notify_all()
+            self._slot.end()
             if self.late:
                 log.warning(
                     "replay of %s: %d frames were read after their time (the machine is busy)",
@@ -144,21 +138,5 @@ class PacedSource:
                     self.late,
                 )
 
-    def _publish(self, image: np.ndarray) -> None:
-        frame = Frame(image, self._published, time.perf_counter(), time.time())
-        self._published += 1
-        with self._cond:
-            if self._latest is not None:
-                self._dropped += 1  # the pipeline never took it
-            self._latest = frame
-            self._cond.notify()
-
     def __iter__(self) -> Iterator[Frame]:
-        while True:
-            with self._cond:
-                while self._latest is None and not self._ended and not self._stop.is_set():
-                    self._cond.wait(timeout=0.1)
-                frame, self._latest = self._latest, None
-            if frame is None:
-                return
-            yield frame
+        return self._slot.frames(self._stop)

@@ -21,8 +21,9 @@ def demo(
     seconds: float = typer.Option(20.0, "--seconds", help="Length of the synthetic roll video."),
     seed: int = typer.Option(7, "--seed", help="Seed of the synthetic roll."),
 ) -> None:
+    from fabric_inspect.datasets.roll import RollConfig
     from fabric_inspect.demo import DemoConfig, describe, run_demo
 
-    result = run_demo(DemoConfig(out=out, seconds=seconds, seed=seed))
+    result = run_demo(DemoConfig(out=out, roll=RollConfig(seconds=seconds, seed=seed)))
     for line in describe(result):
         typer.echo(line)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from fabric_inspect.errors import SourceError
 from fabric_inspect.inspect.frames import Frame
+from fabric_inspect.inspect.latest import LatestFrame
 from fabric_inspect.inspect.sources import SourceConfig, as_frame_image, platform_camera_api
 
 log = logging.getLogger(__name__)
@@ -103,19 +104,15 @@ class LiveSource:
                 config.fps,
                 self.description,
             )
-        self._cond = threading.Condition()
-        self._latest: Frame | None = None
+        self._slot = LatestFrame()
         self._stop = threading.Event()
-        self._ended = False
-        self._captured = 0
-        self._dropped = 0
         self._skipped = 0
         self.reopens = 0
         self._thread = threading.Thread(target=self._capture, name="fabric-inspect-capture", daemon=True)
 
     @property
     def dropped(self) -> int:
-        return self._dropped
+        return self._slot.dropped
 
     @property
     def skipped(self) -> int:
@@ -136,15 +133,6 @@ class LiveSource:
         consumer notices within its 0.1 s wait."""
         self._stop.set()
 
-    def _publish(self, image) -> None:
-        frame = Frame(image, self._captured, time.perf_counter(), time.time())
-        self._captured += 1
-        with self._cond:
-            if self._latest is not None:
-                self._dropped += 1  # the consumer never took it: a stale frame, not queued
-            self._latest = frame
-            self._cond.notify()
-
     def _capture(self) -> None:
         failures = 0
         gap_start: float | None = None
@@ -161,7 +149,7 @@ class LiveSource:
                             time.monotonic() - gap_start,
                         )
                     failures, gap_start, delay = 0, None, 0.25
-                    self._publish(image)
+                    self._slot.publish(image)
                     continue
                 failures += 1
                 if ok:
@@ -179,9 +167,7 @@ class LiveSource:
                     break
                 failures, delay = 0, min(delay * 2, self.config.reconnect_max_s)
         finally:
-            with self._cond:
-                self._ended = True
-                self._cond.notify_all()
+            self._slot.end()
 
     def _reopen(self, gap_start: float, delay: float) -> bool:
         """Reopen with back-off (doubling up to reconnect_max_s); False when giving up or stopped."""
@@ -202,11 +188,4 @@ class LiveSource:
         return False
 
     def __iter__(self) -> Iterator[Frame]:
-        while True:
-            with self._cond:
-                while self._latest is None and not self._ended and not self._stop.is_set():
-                    self._cond.wait(timeout=0.1)
-                frame, self._latest = self._latest, None
-                if frame is None:
-                    return
-            yield frame
+        return self._slot.frames(self._stop)
