@@ -103,3 +103,24 @@ def test_export_destination_must_be_onnx(tmp_path):
     net = tiny_net()
     with pytest.raises(ModelError, match=r"must end in \.onnx"):
         export_onnx(net, tmp_path / "model.pt", model_info_for(net, 0.5))
+
+
+def test_image_normalized_model_keeps_parity_and_ignores_the_fabric_colour(tmp_path):
+    from fabric_inspect.models.network import DefectNet, NetworkConfig
+
+    torch.manual_seed(1)
+    shape = {"widths": (4, 8, 8), "dilations": (2,), "classes": ("hole",)}
+    net = DefectNet(NetworkConfig(**shape, image_norm=True)).eval()
+    rng = np.random.default_rng(0)
+    frame = rng.integers(60, 120, (48, 56, 3), dtype=np.uint8)
+    path = export_onnx(net, tmp_path / "norm.onnx", model_info_for(net, 0.5), parity_frames=[frame])
+    model = load_model(path)
+    # the same texture under brighter light: per-image normalization gives the same map
+    brighter = frame + np.uint8(40)
+    # (class logits: an untrained net's score sits near its sigmoid(-4) start whatever the input)
+    a, b = model.predict(frame).class_logits, model.predict(brighter).class_logits
+    assert np.abs(a - b).max() < 1e-4
+    plain = DefectNet(NetworkConfig(**shape)).eval()
+    p_path = export_onnx(plain, tmp_path / "plain.onnx", model_info_for(plain, 0.5))
+    p_model = load_model(p_path)
+    assert np.abs(p_model.predict(frame).class_logits - p_model.predict(brighter).class_logits).max() > 1e-3

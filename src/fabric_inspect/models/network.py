@@ -43,6 +43,9 @@ class NetworkConfig:
     widths: tuple[int, ...] = (16, 32, 64)  # channels after each stride-2 stage
     dilations: tuple[int, ...] = (1, 2, 4)  # residual separable blocks at stride 8 (receptive field)
     classes: tuple[str, ...] = DEFECT_CLASSES
+    # each image's channels to zero mean and unit spread before the first layer, so a greige, a dark
+    # dyed and a low-contrast fabric look alike to the net (inside the graph, like all conversion)
+    image_norm: bool = False
 
     def __post_init__(self) -> None:
         if len(self.widths) != 3 or any(w < 1 for w in self.widths):
@@ -62,7 +65,7 @@ class NetworkConfig:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "checkpoint") -> NetworkConfig:
-        known = {"color", "widths", "dilations", "classes"}
+        known = {"color", "widths", "dilations", "classes", "image_norm"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(
@@ -74,9 +77,13 @@ class NetworkConfig:
                 widths=tuple(int(w) for w in data.get("widths", cls.widths)),
                 dilations=tuple(int(d) for d in data.get("dilations", cls.dilations)),
                 classes=tuple(str(c) for c in data.get("classes", DEFECT_CLASSES)),
+                image_norm=bool(data.get("image_norm", False)),
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"{source}: malformed network config ({err})") from None
+
+
+IMAGE_NORM_EPS = 0.01  # on the (x - 128) / 64 scale: a flat image is not blown up into noise
 
 
 def _bn_relu(conv: nn.Conv2d) -> list[nn.Module]:
@@ -113,6 +120,9 @@ class DefectNet(nn.Module):
         nn.init.constant_(self.head.bias[:1], -4.0)  # defects are rare: start near p = 0.02
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.config.image_norm:
+            x = x - x.mean(dim=(2, 3), keepdim=True)
+            x = x * torch.rsqrt(x.square().mean(dim=(2, 3), keepdim=True) + IMAGE_NORM_EPS)
         out = self.head(self.features(x))
         return out[:, :1], out[:, 1:]
 

@@ -35,6 +35,7 @@ class TrainConfig:
     color: bool = True
     widths: tuple[int, ...] = (16, 32, 64)
     dilations: tuple[int, ...] = (1, 2, 4)
+    image_norm: bool = False
 
     def __post_init__(self) -> None:
         positive = ("epochs", "steps_per_epoch", "batch_size", "val_images", "val_size", "threads")
@@ -79,13 +80,19 @@ class TrainConfig:
         return replace(self, **given) if given else self
 
     def network_dict(self) -> dict[str, Any]:
-        return {"color": self.color, "widths": list(self.widths), "dilations": list(self.dilations)}
+        return {
+            "color": self.color,
+            "widths": list(self.widths),
+            "dilations": list(self.dilations),
+            "image_norm": self.image_norm,
+        }
 
 
 # Named recipes. "default" is the shipped model's (`make model`): synthetic fabric, ~20 min on 2 cores.
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     "finetune": {"epochs": 12, "steps_per_epoch": 60, "lr": 1e-3, "crop": 256, "patience": 4},
+    "inorm": {"image_norm": True},
     "quick": {
         "epochs": 3,
         "steps_per_epoch": 20,

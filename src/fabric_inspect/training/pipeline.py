@@ -52,7 +52,13 @@ def init_network(init: str | None, config: TrainConfig, classes: tuple[str, ...]
     the class logits start afresh (fine-tuning on a mill's own defect names).
     """
     fresh = DefectNet(
-        NetworkConfig(color=config.color, widths=config.widths, dilations=config.dilations, classes=classes)
+        NetworkConfig(
+            color=config.color,
+            widths=config.widths,
+            dilations=config.dilations,
+            classes=classes,
+            image_norm=config.image_norm,
+        )
     )
     if init is None:
         return fresh
@@ -71,7 +77,11 @@ def init_network(init: str | None, config: TrainConfig, classes: tuple[str, ...]
     log.info("--init %s: classes differ (%s); class logits start afresh", init, ", ".join(classes))
     shaped = DefectNet(
         NetworkConfig(
-            color=net.config.color, widths=net.config.widths, dilations=net.config.dilations, classes=classes
+            color=net.config.color,
+            widths=net.config.widths,
+            dilations=net.config.dilations,
+            classes=classes,
+            image_norm=net.config.image_norm,
         )
     )
     weights = {k: v for k, v in net.state_dict().items() if not k.startswith("head.")}
