@@ -1,4 +1,5 @@
-"""A PNG of the benchmark drawn with OpenCV (base install, no matplotlib): fps and latency per size."""
+"""A PNG of the benchmark drawn with OpenCV (base install, no matplotlib): fps, latency and the time
+per stage, per size and mode."""
 
 from __future__ import annotations
 
@@ -12,6 +13,15 @@ from fabric_inspect.errors import ConfigError
 COLOURS = {"live": (178, 114, 0), "offline": (0, 94, 213)}  # BGR: blue, vermillion
 INK, MUTED, GRID = (40, 35, 29), (112, 102, 91), (232, 228, 224)
 FONT_SCALE = 0.45
+# per-stage bars (BGR), in pipeline order; "wait" (idle or queued) is left out: it is not work
+STAGE_COLOURS = {
+    "preprocess": (180, 180, 180),
+    "inference": (115, 158, 0),
+    "postprocess": (66, 228, 240),
+    "motion": (167, 121, 204),
+    "tracker": (233, 180, 86),
+    "sinks": (0, 0, 0),
+}
 
 
 def plot_results(result: dict, out: Path) -> None:
@@ -21,7 +31,7 @@ def plot_results(result: dict, out: Path) -> None:
     runs = result["runs"]
     sizes = list(dict.fromkeys(r["size"] for r in runs))
     modes = list(dict.fromkeys(r["mode"] for r in runs))
-    canvas = np.full((470, 1160, 3), 255, np.uint8)
+    canvas = np.full((900, 1160, 3), 255, np.uint8)
     cpu = result.get("machine", {}).get("cpu", "")
     title = f"fabric-inspect bench: {runs[0]['model'] if runs else ''} on {cpu}"
     cv2.putText(canvas, title[:110], (20, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.55, INK, 1, cv2.LINE_AA)
@@ -32,6 +42,7 @@ def plot_results(result: dict, out: Path) -> None:
     latency = {(r["size"], r["mode"]): [r["latency_ms"]["p50"], r["latency_ms"]["p95"]] for r in runs}
     _panel(canvas, (590, 50, 1140, 450), "latency ms (bar p50, tick p95)", sizes, modes, latency, None)
     _legend(canvas, modes, (640, 28))
+    _stages(canvas, (20, 490, 1140, 880), runs)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         written = cv2.imwrite(str(out), canvas)
@@ -86,6 +97,49 @@ def _panel(canvas, box, label, sizes, modes, values, reference) -> None:
         y = round(bottom - reference * scale)
         for x in range(left, x1, 12):
             cv2.line(canvas, (x, y), (min(x + 6, x1), y), (60, 160, 60), 2)
+
+
+def _stages(canvas, box, runs: list[dict]) -> None:
+    """Stacked bars: mean ms per stage for each size and mode (where the time per frame goes)."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    left, bottom, top = x0 + 50, y1 - 40, y0 + 30
+    label = "time per frame by stage, ms (mean; waiting for frames left out)"
+    cv2.putText(canvas, label, (x0, y0 + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.5, INK, 1, cv2.LINE_AA)
+    stacks = [
+        (
+            f"{r['size']} {r['mode']}",
+            [(k, float(r["stages_ms"].get(k, {}).get("mean", 0.0))) for k in STAGE_COLOURS],
+        )
+        for r in runs
+    ]
+    peak = max([sum(v for _, v in stack) for _, stack in stacks] + [1e-9])
+    y_max, step = _axis(peak)
+    scale = (bottom - top) / y_max
+    for k in range(round(y_max / step) + 1):
+        y = round(bottom - k * step * scale)
+        cv2.line(canvas, (left, y), (x1 - 200, y), GRID, 1)
+        cv2.putText(canvas, f"{k * step:g}", (x0 + 2, y + 4), cv2.FONT_HERSHEY_SIMPLEX, FONT_SCALE, MUTED, 1,
+                    cv2.LINE_AA)  # fmt: skip
+    group = (x1 - 200 - left) / max(len(stacks), 1)
+    for i, (name, stack) in enumerate(stacks):
+        bx0, bx1 = round(left + group * i + group * 0.15), round(left + group * (i + 0.85))
+        y = float(bottom)
+        for stage, value in stack:
+            y_top = y - value * scale
+            cv2.rectangle(canvas, (bx0, round(y_top)), (bx1, round(y)), STAGE_COLOURS[stage], -1)
+            y = y_top
+        cv2.putText(canvas, f"{sum(v for _, v in stack):.1f}", (bx0, round(y) - 6), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.4, INK, 1, cv2.LINE_AA)  # fmt: skip
+        for row, part in enumerate(name.split(" ")):
+            cv2.putText(canvas, part, (bx0, bottom + 16 + 14 * row), cv2.FONT_HERSHEY_SIMPLEX, 0.38, INK, 1,
+                        cv2.LINE_AA)  # fmt: skip
+    cv2.line(canvas, (left, bottom), (x1 - 200, bottom), MUTED, 1)
+    for row, (stage, colour) in enumerate(STAGE_COLOURS.items()):
+        ly = top + 10 + 20 * row
+        cv2.rectangle(canvas, (x1 - 180, ly - 10), (x1 - 168, ly + 2), colour, -1)
+        cv2.putText(canvas, stage, (x1 - 162, ly), cv2.FONT_HERSHEY_SIMPLEX, FONT_SCALE, INK, 1, cv2.LINE_AA)
 
 
 def _legend(canvas, modes, origin) -> None:
