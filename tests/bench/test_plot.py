@@ -24,7 +24,7 @@ def test_the_plot_is_a_png_with_one_bar_per_size_and_mode(tmp_path):
     out = tmp_path / "plots" / "bench.png"
     plot_results(result(), out)
     image = cv2.imread(str(out))
-    assert image.shape == (470, 1160, 3)
+    assert image.shape == (900, 1160, 3)
     # the live colour (BGR 178, 114, 0) and the offline colour (0, 94, 213) are both drawn
     pixels = {tuple(int(v) for v in p) for p in image.reshape(-1, 3)[::7]}
     assert (178, 114, 0) in pixels and (0, 94, 213) in pixels
@@ -41,3 +41,15 @@ def test_an_unwritable_plot_path_is_named(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match="--plot"):
         plot_results(result(), tmp_path / "file" / "bench.png")
+
+
+def test_the_stage_panel_stacks_each_stage_in_its_colour(tmp_path):
+    doc = result()
+    for run in doc["runs"]:
+        run["stages_ms"] = {"inference": {"mean": 20.0}, "motion": {"mean": 3.0}, "wait": {"mean": 50.0}}
+    out = tmp_path / "bench.png"
+    plot_results(doc, out)
+    stages = cv2.imread(str(out))[520:860, 60:900]  # the lower panel, legend excluded
+    pixels = {tuple(int(v) for v in p) for p in stages.reshape(-1, 3)}
+    assert (115, 158, 0) in pixels and (167, 121, 204) in pixels  # inference and motion
+    assert (233, 180, 86) not in pixels  # no tracker time given: no tracker bar

@@ -110,7 +110,7 @@ def _stages(canvas, box, runs: list[dict]) -> None:
     stacks = [
         (
             f"{r['size']} {r['mode']}",
-            [(k, float(r["stages_ms"].get(k, {}).get("mean", 0.0))) for k in STAGE_COLOURS],
+            [(k, float(r.get("stages_ms", {}).get(k, {}).get("mean", 0.0))) for k in STAGE_COLOURS],
         )
         for r in runs
     ]
