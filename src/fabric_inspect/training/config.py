@@ -90,9 +90,9 @@ class TrainConfig:
 
 # Named recipes. "default" is the shipped model's (`make model`): synthetic fabric, ~20 min on 2 cores.
 PRESETS: dict[str, dict[str, Any]] = {
-    "default": {},
+    # per-image normalization in the graph: image AUROC 0.73 vs 0.67 without, on the same recipe
+    "default": {"image_norm": True},
     "finetune": {"epochs": 12, "steps_per_epoch": 60, "lr": 1e-3, "crop": 256, "patience": 4},
-    "inorm": {"image_norm": True},
     "quick": {
         "epochs": 3,
         "steps_per_epoch": 20,
