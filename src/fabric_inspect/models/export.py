@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from fabric_inspect.errors import ModelError
-from fabric_inspect.models.metadata import CLASS_OUTPUT, INPUT_NAME, SCORE_OUTPUT, ModelInfo
+from fabric_inspect.models.metadata import CLASS_OUTPUT, INPUT_NAME, SCORE_OUTPUT, ModelInfo, set_props
 from fabric_inspect.models.network import STRIDE, DefectNet, FrameModel
 
 log = logging.getLogger(__name__)
@@ -154,9 +154,7 @@ def export_onnx(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.stem + ".partial.onnx")
     proto = _to_proto(FrameModel(fold_batchnorm(net)).eval())
-    del proto.metadata_props[:]
-    for key, value in info.to_props().items():
-        proto.metadata_props.add(key=key, value=value)
+    set_props(proto, info)
     try:
         onnx.checker.check_model(proto, full_check=True)
         onnx.save_model(proto, str(tmp), save_as_external_data=False)

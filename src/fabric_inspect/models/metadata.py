@@ -101,3 +101,10 @@ class ModelInfo:
             raise ModelError(f"{source}: metadata key {err.args[0]!r} is missing") from None
         except (ValueError, TypeError) as err:
             raise ModelError(f"{source}: malformed metadata ({err})") from None
+
+
+def set_props(proto: object, info: ModelInfo) -> None:
+    """Replace an onnx ModelProto's metadata_props with `info` (the proto is edited in place)."""
+    del proto.metadata_props[:]  # type: ignore[attr-defined]
+    for key, value in info.to_props().items():
+        proto.metadata_props.add(key=key, value=value)  # type: ignore[attr-defined]

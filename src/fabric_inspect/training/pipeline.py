@@ -95,9 +95,9 @@ def init_network(init: str | None, config: TrainConfig, classes: tuple[str, ...]
 def calibration_scores(model_path: Path, images: list[np.ndarray], threads: int) -> np.ndarray:
     """Image scores (max of the score map) of `images` through onnxruntime."""
     from fabric_inspect.models.runtime import RuntimeConfig, load_model
+    from fabric_inspect.training.recalibrate import free_scores
 
-    model = load_model(model_path, RuntimeConfig(threads=threads))
-    return np.array([float(model.predict(image).score.max()) for image in images])
+    return free_scores(load_model(model_path, RuntimeConfig(threads=threads)), images)
 
 
 def fit(

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from fabric_inspect.errors import InputError, ModelError
-from fabric_inspect.models.metadata import ModelInfo
+from fabric_inspect.models.metadata import ModelInfo, set_props
 from fabric_inspect.models.runtime import OnnxModel
 from fabric_inspect.training.calibrate import calibrate_threshold, false_alarm_rate
 
@@ -48,9 +48,7 @@ def write_info(source: Path, info: ModelInfo, out: Path) -> Path:
             "rewriting model metadata needs the onnx package: pip install 'fabric-inspect[train]'"
         ) from None
     proto = onnx.load_model(str(source))
-    del proto.metadata_props[:]
-    for key, value in info.to_props().items():
-        proto.metadata_props.add(key=key, value=value)
+    set_props(proto, info)
     onnx.checker.check_model(proto)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.stem + ".partial.onnx")
