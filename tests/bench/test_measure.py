@@ -77,6 +77,8 @@ def test_both_modes_run_the_real_pipeline_on_every_frame_or_count_the_drops(tmp_
         assert set(run) >= RUN_KEYS
         assert set(run["latency_ms"]) == {"p50", "p95", "p99"}
         assert run["latency_ms"]["p50"] <= run["latency_ms"]["p95"] <= run["latency_ms"]["p99"]
+        hist = run["latency_hist_ms"]  # one count per frame with a verdict, none per dropped frame
+        assert sum(hist["counts"]) + hist["overflow"] == run["frames"]
         assert {"preprocess", "inference", "postprocess", "motion", "tracker"} <= set(run["stages_ms"])
         assert run["fps"] > 0 and run["peak_rss_mb"] > 0
         if run["mode"] == "offline":

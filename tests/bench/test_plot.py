@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import cv2
+import numpy as np
 import pytest
 
 from fabric_inspect.bench.plot import plot_results
 from fabric_inspect.errors import ConfigError
+
+LIVE, OFFLINE = (178, 114, 0), (0, 94, 213)
+P50_TARGET, FRAME = (150, 60, 150), (60, 160, 60)
 
 
 def result(modes=("live", "offline")) -> dict:
@@ -24,16 +28,16 @@ def test_the_plot_is_a_png_with_one_bar_per_size_and_mode(tmp_path):
     out = tmp_path / "plots" / "bench.png"
     plot_results(result(), out)
     image = cv2.imread(str(out))
-    assert image.shape == (900, 1160, 3)
+    assert image.shape == (1300, 1160, 3)
     # the live colour (BGR 178, 114, 0) and the offline colour (0, 94, 213) are both drawn
-    pixels = {tuple(int(v) for v in p) for p in image.reshape(-1, 3)[::7]}
+    pixels = colours(image)
     assert (178, 114, 0) in pixels and (0, 94, 213) in pixels
 
 
 def test_a_single_mode_plot_has_no_bar_of_the_other_mode(tmp_path):
     out = tmp_path / "bench.png"
     plot_results(result(modes=("offline",)), out)
-    pixels = {tuple(int(v) for v in p) for p in cv2.imread(str(out)).reshape(-1, 3)}
+    pixels = colours(cv2.imread(str(out)))
     assert (0, 94, 213) in pixels and (178, 114, 0) not in pixels
 
 
@@ -50,6 +54,50 @@ def test_the_stage_panel_stacks_each_stage_in_its_colour(tmp_path):
     out = tmp_path / "bench.png"
     plot_results(doc, out)
     stages = cv2.imread(str(out))[520:860, 60:900]  # the lower panel, legend excluded
-    pixels = {tuple(int(v) for v in p) for p in stages.reshape(-1, 3)}
+    pixels = colours(stages)
     assert (115, 158, 0) in pixels and (167, 121, 204) in pixels  # inference and motion
     assert (233, 180, 86) not in pixels  # no tracker time given: no tracker bar
+
+
+def with_histograms(doc: dict) -> dict:
+    for run in doc["runs"]:
+        p50 = round(run["latency_ms"]["p50"]) * (2 if run["mode"] == "offline" else 1)  # apart
+        run["latency_hist_ms"] = {"bin_ms": 1.0, "max_ms": 200.0, "counts": [0] * p50 + [5, 20, 3],
+                                  "overflow": 2 if run["mode"] == "offline" else 0}  # fmt: skip
+    return doc
+
+
+def colours(image) -> set[tuple[int, ...]]:
+    """The BGR colours in an image (packed into one int each, so np.unique stays quick)."""
+    packed = np.unique(image.reshape(-1, 3).astype(np.int32) @ np.array([1 << 16, 1 << 8, 1]))
+    return {(int(v) >> 16, (int(v) >> 8) & 255, int(v) & 255) for v in packed}
+
+
+def test_the_histogram_panel_draws_a_line_per_mode_and_the_two_markers(tmp_path):
+    out = tmp_path / "bench.png"
+    plot_results(with_histograms(result()), out)
+    image = cv2.imread(str(out))
+    assert image.shape == (1300, 1160, 3)
+    found = colours(image[990:1265, 70:1140])  # the histogram panel, below the stage bars
+    assert {LIVE, OFFLINE, P50_TARGET, FRAME} <= found
+
+
+def test_results_without_histograms_still_plot_and_leave_the_histogram_panel_empty(tmp_path):
+    out = tmp_path / "bench.png"
+    plot_results(result(), out)  # an old bench.json: percentiles only
+    image = cv2.imread(str(out))
+    assert image.shape == (1300, 1160, 3)
+    found = colours(image[990:1265, 70:1140])
+    assert not {LIVE, OFFLINE, P50_TARGET, FRAME} & found
+    assert len(found) > 1  # the "no histogram" note
+    assert LIVE in colours(image[50:450])  # the other panels are drawn
+
+
+def test_the_histogram_panel_shows_only_the_first_model(tmp_path):
+    doc = with_histograms(result(modes=("offline",)))
+    peer = {**doc["runs"][0], "model": "peer", "mode": "live"}  # a peer's run in the live colour
+    doc["runs"].append(peer)
+    out = tmp_path / "bench.png"
+    plot_results(doc, out)
+    found = colours(cv2.imread(str(out))[990:1265, 70:1140])
+    assert OFFLINE in found and LIVE not in found

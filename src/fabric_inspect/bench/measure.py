@@ -199,6 +199,7 @@ def run_one(model, clip: Clip, mode: str, config: BenchConfig) -> dict:  # model
         "fps": summary.fps,
         "dropped_frames": summary.dropped_frames,
         "latency_ms": summary.latency_ms,
+        "latency_hist_ms": summary.latency_hist_ms,
         "stages_ms": summary.stages_ms,
         "cpu_percent": round(monitor.cpu_percent, 1),
         "peak_rss_mb": round(monitor.peak_rss_mb, 1),

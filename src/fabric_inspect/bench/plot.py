@@ -1,5 +1,5 @@
-"""A PNG of the benchmark drawn with OpenCV (base install, no matplotlib): fps, latency and the time
-per stage, per size and mode."""
+"""A PNG of the benchmark drawn with OpenCV (base install, no matplotlib): fps, latency, the time
+per stage and the latency histogram, per size and mode."""
 
 from __future__ import annotations
 
@@ -22,16 +22,20 @@ STAGE_COLOURS = {
     "tracker": (233, 180, 86),
     "sinks": (0, 0, 0),
 }
+P50_TARGET_MS = 15.0  # issue #5's latency target; the other histogram marker is one camera frame
+TARGET_COLOUR, FRAME_COLOUR = (150, 60, 150), (60, 160, 60)  # BGR: purple, green (the camera's rate)
+SIZE = (1300, 1160)  # height, width of the PNG
 
 
 def plot_results(result: dict, out: Path) -> None:
-    """Two panels: frames per second (with the camera rate) and latency p50/p95 per size and mode."""
+    """Four panels: frames per second (with the camera rate), latency p50/p95, time per stage and the
+    latency histogram, per size and mode."""
     import cv2
 
     runs = result["runs"]
     sizes = list(dict.fromkeys(r["size"] for r in runs))
     modes = list(dict.fromkeys(r["mode"] for r in runs))
-    canvas = np.full((900, 1160, 3), 255, np.uint8)
+    canvas = np.full((*SIZE, 3), 255, np.uint8)
     cpu = result.get("machine", {}).get("cpu", "")
     title = f"fabric-inspect bench: {runs[0]['model'] if runs else ''} on {cpu}"
     cv2.putText(canvas, title[:110], (20, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.55, INK, 1, cv2.LINE_AA)
@@ -43,6 +47,7 @@ def plot_results(result: dict, out: Path) -> None:
     _panel(canvas, (590, 50, 1140, 450), "latency ms (bar p50, tick p95)", sizes, modes, latency, None)
     _legend(canvas, modes, (640, 28))
     _stages(canvas, (20, 490, 1140, 880), runs)
+    _histograms(canvas, (20, 910, 1140, 1290), runs, 1000.0 / (camera or 30.0))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         written = cv2.imwrite(str(out), canvas)
@@ -140,6 +145,114 @@ def _stages(canvas, box, runs: list[dict]) -> None:
         ly = top + 10 + 20 * row
         cv2.rectangle(canvas, (x1 - 180, ly - 10), (x1 - 168, ly + 2), colour, -1)
         cv2.putText(canvas, stage, (x1 - 162, ly), cv2.FONT_HERSHEY_SIMPLEX, FONT_SCALE, INK, 1, cv2.LINE_AA)
+
+
+def _histograms(canvas, box, runs: list[dict], frame_ms: float) -> None:
+    """Latency histogram of each size (one small panel each, a step line per mode, log counts), with
+    markers at the p50 target and one frame period. Results without histograms say so."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    label = (f"latency histogram, frames per bin (log); dashed: {P50_TARGET_MS:g} ms p50 target, "
+             f"{frame_ms:.0f} ms = one frame at {1000 / frame_ms:g} fps")  # fmt: skip
+    cv2.putText(canvas, label, (x0, y0 + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.5, INK, 1, cv2.LINE_AA)
+    model = runs[0]["model"] if runs else None
+    runs = [r for r in runs if r.get("model") == model and r.get("latency_hist_ms", {}).get("bin_ms")]
+    if not runs:
+        text = "no histogram: these results have no latency_hist_ms (made by an older bench; rerun it)"
+        cv2.putText(canvas, text, (x0 + 50, (y0 + y1) // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.5, MUTED, 1,
+                    cv2.LINE_AA)  # fmt: skip
+        return
+    sizes = list(dict.fromkeys(r["size"] for r in runs))
+    width = (x1 - x0 - 50) / len(sizes)
+    panels = []
+    for i, size in enumerate(sizes):
+        inner = (round(x0 + 50 + i * width), y0 + 74, round(x0 + 50 + (i + 1) * width) - 24, y1 - 30)
+        hists = [(r["mode"], r["latency_hist_ms"]) for r in runs if r["size"] == size]
+        x_max = _latency_range([h for _, h in hists], frame_ms)
+        step = _display_bin(hists[0][1]["bin_ms"], x_max / (inner[2] - inner[0]))
+        panels.append((size, inner, x_max, step, [(m, h, _rebin(h, step, x_max)) for m, h in hists]))
+    peak = max([c for *_, series in panels for _, _, counts in series for c in counts] + [1])
+    decades = max(1, math.ceil(math.log10(peak) - 1e-9))
+    for count in [0] + [10**k for k in range(decades + 1)]:
+        y = _log_y(count, decades, panels[0][1])
+        cv2.putText(canvas, f"{count:g}", (x0 + 2, y + 4), cv2.FONT_HERSHEY_SIMPLEX, FONT_SCALE, MUTED, 1,
+                    cv2.LINE_AA)  # fmt: skip
+    for size, inner, x_max, step, series in panels:
+        _histogram(canvas, inner, size, x_max, step, series, decades, frame_ms)
+
+
+def _histogram(canvas, box, size, x_max, step, series, decades, frame_ms) -> None:
+    """One size: grid, one step line per mode, the two markers, and the counts past the last bin."""
+    import cv2
+
+    left, top, right, bottom = box
+
+    def put(text: str, xy: tuple[int, int], colour=INK, scale: float = FONT_SCALE) -> None:
+        cv2.putText(canvas, text, xy, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
+
+    def x_of(ms: float) -> int:
+        return round(left + (right - left) * min(ms, x_max) / x_max)
+
+    put(f"{size} ({step:g} ms bins)", (left, top - 38))
+    over = [f"{mode} {h['overflow']}" for mode, h, _ in series if h["overflow"]]
+    if over:
+        put(f"over {series[0][1]['max_ms']:g} ms: {', '.join(over)}", (left, top - 20), MUTED, 0.4)
+    for k in range(decades + 1):
+        y = _log_y(10**k, decades, box)
+        cv2.line(canvas, (left, y), (right, y), GRID, 1)
+    _, tick = _axis(x_max)
+    for k in range(round(x_max / tick) + 1):
+        (tw, _), _ = cv2.getTextSize(f"{k * tick:g}", cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)
+        put(f"{k * tick:g}", (x_of(k * tick) - tw // 2, bottom + 16), MUTED, 0.4)
+    put("ms", (right - 14, bottom + 28), MUTED, 0.4)
+    for ms, colour in ((P50_TARGET_MS, TARGET_COLOUR), (frame_ms, FRAME_COLOUR)):
+        if ms < x_max:
+            for y in range(top, bottom, 10):
+                cv2.line(canvas, (x_of(ms), y), (x_of(ms), min(y + 5, bottom)), colour, 2)
+            put(f"{ms:.0f}", (x_of(ms) - 7, top - 4), colour, 0.4)
+    for mode, _, counts in series:
+        nonzero = [j for j, c in enumerate(counts) if c]
+        if not nonzero:
+            continue
+        points = [(x_of(nonzero[0] * step), bottom)]
+        for j in range(nonzero[0], nonzero[-1] + 1):
+            y = _log_y(counts[j], decades, box)
+            points += [(x_of(j * step), y), (x_of((j + 1) * step), y)]
+        points.append((x_of((nonzero[-1] + 1) * step), bottom))
+        cv2.polylines(canvas, [np.array(points, np.int32)], False, COLOURS.get(mode, MUTED), 2, cv2.LINE_AA)
+    cv2.line(canvas, (left, bottom), (right, bottom), MUTED, 1)
+
+
+def _latency_range(hists: list[dict], frame_ms: float) -> float:
+    """The histogram's x-axis end: past the last non-empty bin and both markers, at most max_ms."""
+    last = max(len(h["counts"]) * h["bin_ms"] for h in hists)
+    end, _ = _axis(max(last, frame_ms * 1.2, P50_TARGET_MS * 1.2))
+    return min(end, max(h["max_ms"] for h in hists))
+
+
+def _display_bin(bin_ms: float, ms_per_px: float) -> float:
+    """The stored bin widened (x1, 2, 5, 10 ...) until a bin is at least 5 px wide."""
+    for mult in (1, 2, 5, 10, 20, 50, 100):
+        if bin_ms * mult >= 5 * ms_per_px:
+            return bin_ms * mult
+    return bin_ms * 100
+
+
+def _rebin(hist: dict, step: float, x_max: float) -> list[int]:
+    """The stored counts summed into bins of `step` ms (a multiple of the stored bin) up to x_max."""
+    k = max(1, round(step / hist["bin_ms"]))
+    counts = hist["counts"][: round(x_max / hist["bin_ms"])]
+    return [sum(counts[j : j + k]) for j in range(0, len(counts), k)]
+
+
+def _log_y(count: float, decades: int, box) -> int:
+    """Pixel row of a count on a log axis from 0.5 (the bottom, where 0 lies too) to 10**decades."""
+    _, top, _, bottom = box
+    if count <= 0:
+        return bottom
+    low = math.log10(0.5)
+    return round(bottom - (math.log10(count) - low) / (decades - low) * (bottom - top))
 
 
 def _legend(canvas, modes, origin) -> None:

@@ -62,6 +62,7 @@ def run_peer(model: PeerModel, clip: Clip, mode: str, camera_fps: float, warmup:
         "fps": summary.fps,
         "dropped_frames": summary.dropped_frames,
         "latency_ms": summary.latency_ms,
+        "latency_hist_ms": summary.latency_hist_ms,
         "stages_ms": {k: v for k, v in summary.stages_ms.items() if k in PEER_STAGES},
         "cpu_percent": round(monitor.cpu_percent, 1),
         "peak_rss_mb": round(monitor.peak_rss_mb, 1),

@@ -41,11 +41,39 @@ class Ring:
         return self._total / self._count if self._count else 0.0
 
 
+class Histogram:
+    """Counts of values in fixed bins [0, bin_ms), [bin_ms, 2 bin_ms) ... up to `max_ms`, plus the
+    count of values at or above `max_ms`. Bounded (max_ms / bin_ms counters) however long the run."""
+
+    def __init__(self, bin_ms: float = 1.0, max_ms: float = 200.0) -> None:
+        self.bin_ms, self.max_ms = bin_ms, max_ms
+        self._counts = [0] * round(max_ms / bin_ms)
+        self.overflow = 0
+
+    def append(self, value: float) -> None:
+        index = int(value // self.bin_ms) if value > 0 else 0
+        if index < len(self._counts):
+            self._counts[index] += 1
+        else:
+            self.overflow += 1
+
+    def to_json(self) -> dict:
+        """``{"bin_ms", "max_ms", "counts", "overflow"}``; `counts` stops at the last non-empty bin."""
+        end = max((i + 1 for i, c in enumerate(self._counts) if c), default=0)
+        return {
+            "bin_ms": self.bin_ms,
+            "max_ms": self.max_ms,
+            "counts": self._counts[:end],
+            "overflow": self.overflow,
+        }
+
+
 class Stats:
     """Per-frame timings collected by the loop (bounded rings; percentiles at the end)."""
 
     def __init__(self, capacity: int = 100_000) -> None:
         self.latency_ms = Ring(capacity)
+        self.latency_hist = Histogram()
         self.stages_ms = {name: Ring(capacity) for name in STAGES}
         self.by_class: Counter[str] = Counter()
         self.frames = 0
@@ -54,6 +82,7 @@ class Stats:
     def add(self, latency_ms: float, stages: dict[str, float]) -> None:
         self.frames += 1
         self.latency_ms.append(latency_ms)
+        self.latency_hist.append(latency_ms)
         for name, value in stages.items():
             self.stages_ms[name].append(value)
 
@@ -84,6 +113,7 @@ class Summary:
     interrupted: bool
     stages_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     saturated_frames: int = 0  # frames with more defects than max_defects (only the strongest kept)
+    latency_hist_ms: dict = field(default_factory=dict)  # Histogram.to_json() of every frame's latency
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -111,6 +141,7 @@ def summarize(stats: Stats, seconds: float, **fields: object) -> Summary:
         defects_by_class=dict(sorted(stats.by_class.items())),
         stages_ms=stages,
         saturated_frames=stats.saturated,
+        latency_hist_ms=stats.latency_hist.to_json(),
         **fields,  # type: ignore[arg-type]
     )
 
