@@ -53,6 +53,18 @@ def test_exported_model_takes_raw_frames_of_any_size(exported, height, width):
     np.testing.assert_allclose(pred.score, torch.sigmoid(score)[0, 0].numpy(), atol=1e-4)
 
 
+def test_patch_stem_export_has_no_per_pixel_work_before_the_first_convolution(exported):
+    _, path = exported
+    graph = onnx.load(str(path)).graph
+    ops = [n.op_type for n in graph.node]
+    first_conv = ops.index("Conv")
+    # transpose and cast only: the padding is in the Conv's pads, the normalization in its weights
+    assert not {"Pad", "Sub", "Mul", "Div"} & set(ops[:first_conv]), ops[: first_conv + 1]
+    stem = graph.node[first_conv]
+    pads = next(a.ints for a in stem.attribute if a.name == "pads")
+    assert list(pads) == [0, 0, 3, 3]
+
+
 def test_grey_model_exports_hw_input(tmp_path):
     net = tiny_net(color=False)
     path = export_onnx(net, tmp_path / "grey.onnx", model_info_for(net, 0.5))
@@ -109,7 +121,7 @@ def test_image_normalized_model_keeps_parity_and_ignores_the_fabric_colour(tmp_p
     from fabric_inspect.models.network import DefectNet, NetworkConfig
 
     torch.manual_seed(1)
-    shape = {"widths": (4, 8, 8), "dilations": (2,), "classes": ("hole",)}
+    shape = {"widths": (4, 8, 8), "dilations": (2,), "classes": ("hole",), "stem": "conv3"}
     net = DefectNet(NetworkConfig(**shape, image_norm=True)).eval()
     rng = np.random.default_rng(0)
     frame = rng.integers(60, 120, (48, 56, 3), dtype=np.uint8)

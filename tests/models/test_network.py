@@ -11,10 +11,11 @@ from fabric_inspect.errors import ConfigError
 from fabric_inspect.models.network import DefectNet, FrameModel, NetworkConfig, output_size
 
 
-@pytest.mark.parametrize(("height", "width"), [(64, 64), (93, 141), (8, 200), (257, 31)])
+@pytest.mark.parametrize(("height", "width"), [(64, 64), (93, 141), (8, 200), (257, 31), (5, 3)])
 @pytest.mark.parametrize("color", [True, False])
-def test_frame_model_gives_maps_at_stride_8_for_any_size(height, width, color):
-    config = NetworkConfig(color=color, classes=("hole", "stain", "knot"))
+@pytest.mark.parametrize("stem", ["patch4", "conv3"])
+def test_frame_model_gives_maps_at_stride_8_for_any_size(height, width, color, stem):
+    config = NetworkConfig(color=color, classes=("hole", "stain", "knot"), stem=stem)
     model = FrameModel(DefectNet(config).eval()).eval()
     shape = (height, width, 3) if color else (height, width)
     frame = torch.randint(0, 256, shape, dtype=torch.uint8)
@@ -42,6 +43,8 @@ def test_untrained_network_starts_with_low_defect_probability():
         ({"dilations": (1, 0)}, "dilations"),
         ({"classes": ()}, "classes"),
         ({"classes": ("hole", "hole")}, "classes"),
+        ({"stem": "conv7"}, "stem"),
+        ({"image_norm": True}, "image_norm"),
     ],
 )
 def test_bad_network_config_is_rejected_naming_the_field(kwargs, message):
@@ -57,3 +60,32 @@ def test_network_config_round_trips_through_a_plain_dict():
 def test_unknown_network_config_key_is_named():
     with pytest.raises(ConfigError, match="depth"):
         NetworkConfig.from_dict({"depth": 5}, source="x.pt")
+
+
+def test_checkpoints_from_before_the_patch_stem_load_as_conv3():
+    old = {"color": True, "widths": [16, 32, 64], "dilations": [1, 2, 4], "classes": ["hole"]}
+    assert NetworkConfig.from_dict(old).stem == "conv3"
+
+
+def test_folding_the_input_normalization_into_the_stem_changes_nothing_the_net_computes():
+    from fabric_inspect.models.export import fold_batchnorm
+    from fabric_inspect.models.network import fold_input
+
+    torch.manual_seed(0)
+    net = DefectNet(NetworkConfig(widths=(8, 8, 16), dilations=(1,), classes=("hole",)))
+    for module in net.modules():  # non-trivial BatchNorm statistics, as after training
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2.0)
+    net.eval()
+    frame = torch.randint(0, 256, (37, 45, 3), dtype=torch.uint8)  # not a multiple of 4: padding is read
+    with torch.no_grad():
+        want = FrameModel(net)(frame)
+        folded = fold_input(fold_batchnorm(net))
+        got = FrameModel(folded)(frame)
+    assert folded.raw_input and folded.pad_value == 0.0
+    for a, b in zip(want, got, strict=True):
+        assert torch.allclose(a, b, atol=1e-4)
+    # and it really folded something: the stem now expects raw pixels
+    with torch.no_grad():
+        assert not torch.allclose(folded(frame.permute(2, 0, 1)[None].float() / 64)[0], want[0][None, None])

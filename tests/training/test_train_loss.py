@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import torch
 
-from fabric_inspect.training.data import to_batch
-from fabric_inspect.training.loss import cell_targets, defect_loss
+from fabric_inspect.training.data import _image_label, to_batch
+from fabric_inspect.training.loss import IGNORE, cell_targets, defect_loss
 
 
 def test_one_pixel_line_marks_every_cell_it_crosses_with_its_class():
     masks = torch.zeros(1, 37, 50, dtype=torch.uint8)  # not a multiple of 8: padded
     masks[0, :, 13] = 1  # a vertical 1-px line (class 1 -> index 0)
     masks[0, 20, 40:] = 3  # a short horizontal line (class 3 -> index 2)
-    positive, cls = cell_targets(masks, n_classes=3)
+    positive, cls, ignore = cell_targets(masks, n_classes=3)
     assert positive.shape == (1, 5, 7)
     assert positive[0, :, 1].tolist() == [1.0] * 5
     assert cls[0, :, 1].tolist() == [0] * 5
     assert positive[0, 2, 5:].tolist() == [1.0, 1.0] and cls[0, 2, 5:].tolist() == [2, 2]
     assert positive.sum() == 7 and (cls[positive == 0] == -1).all()
+    assert not ignore.any()
 
 
 def test_cell_class_is_the_majority_class():
@@ -49,3 +50,37 @@ def test_loss_rewards_a_map_that_is_hot_only_on_the_defect():
         bad = defect_loss(wrong, logits, batch)
         assert good["loss"] < bad["loss"] and good["mil"] < bad["mil"]
         assert good["cls"] < 0.1
+
+
+def test_ignored_pixels_make_cells_that_count_neither_way_unless_a_defect_shares_them():
+    masks = torch.zeros(1, 16, 24, dtype=torch.uint8)
+    masks[0, 2:5, 2:5] = IGNORE  # cell (0, 0): ignored only
+    masks[0, 10, 10] = IGNORE  # cell (1, 1): ignored and a real defect pixel
+    masks[0, 12, 12] = 4
+    positive, cls, ignore = cell_targets(masks, n_classes=5)
+    assert ignore[0].tolist() == [[True, False, False], [False, False, False]]
+    assert positive[0, 1, 1] == 1.0 and cls[0, 1, 1] == 3
+
+
+def test_image_label_is_minus_one_when_only_ignored_defects_are_present():
+    mask = torch.zeros(8, 8, dtype=torch.uint8).numpy()
+    assert _image_label(mask) == 0
+    mask[1, 1] = IGNORE
+    assert _image_label(mask) == -1
+    mask[2, 2] = 3
+    assert _image_label(mask) == 3
+
+
+def test_a_hot_map_on_an_ignored_defect_costs_nothing():
+    image = torch.zeros(16, 16, 3, dtype=torch.uint8).numpy()
+    mask = torch.zeros(16, 16, dtype=torch.uint8).numpy()
+    mask[0:8, 0:8] = IGNORE
+    batch = to_batch([image], [mask], [True], [_image_label(mask)])
+    cold = torch.full((1, 1, 2, 2), -6.0)
+    hot = cold.clone()
+    hot[0, 0, 0, 0] = 6.0  # fires on the ignored cell only
+    logits = torch.zeros(1, 3, 2, 2)
+    assert torch.isclose(defect_loss(hot, logits, batch)["loss"], defect_loss(cold, logits, batch)["loss"])
+    hot_elsewhere = cold.clone()
+    hot_elsewhere[0, 0, 1, 1] = 6.0  # fires on plain fabric: that still costs
+    assert defect_loss(hot_elsewhere, logits, batch)["loss"] > defect_loss(cold, logits, batch)["loss"] + 0.5

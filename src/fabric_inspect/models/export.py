@@ -1,9 +1,11 @@
 """Export a DefectNet to one self-contained ONNX file, check it, and prove it computes what torch does.
 
-`export_onnx` = fold BatchNorm into the convolutions -> torch.onnx.export (dynamic height and width,
-uint8 frame in, `score` and `class_logits` out) -> ModelInfo metadata -> onnx.checker -> parity with
-torch on random and real frames, including a size that is not a multiple of the stride. Any failure
-raises ModelError and leaves an existing file at the destination untouched.
+`export_onnx` = fold BatchNorm into the convolutions, and the input normalization into the stem
+(`network.fold_input`) -> torch.onnx.export (dynamic height and width, uint8 frame in, `score` and
+`class_logits` out) -> the stem's padding moved into the stem convolution's own `pads` (onnxruntime
+would otherwise copy the whole frame once more for it: 2.6 ms at 1280x720) -> ModelInfo metadata ->
+onnx.checker -> parity with torch on random and real frames, including a size that is not a multiple
+of the stride. Any failure raises ModelError and leaves an existing file at the destination untouched.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from torch import nn
 
 from fabric_inspect.errors import ModelError
 from fabric_inspect.models.metadata import CLASS_OUTPUT, INPUT_NAME, SCORE_OUTPUT, ModelInfo, set_props
-from fabric_inspect.models.network import STRIDE, DefectNet, FrameModel
+from fabric_inspect.models.network import PATCH_PAD, STRIDE, DefectNet, FrameModel, fold_input
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,47 @@ def _to_proto(frame_model: FrameModel) -> object:
     return onnx.load_model_from_string(buffer.getvalue())
 
 
+def fold_stem_pad(proto: object) -> None:
+    """Move the patch4 stem's zero padding (bottom and right, PATCH_PAD pixels) from its Pad node into
+    the stem Conv's `pads`, in place, and drop the nodes that only computed the pad amounts. A graph
+    without that Pad -> Conv pair is left as it is; the parity check proves the result either way."""
+    graph = proto.graph  # type: ignore[attr-defined]
+    nodes = list(graph.node)
+    pads = [n for n in nodes if n.op_type == "Pad"]
+    if len(pads) != 1:
+        return
+    pad = pads[0]
+    consumers = [n for n in nodes if pad.output[0] in n.input]
+    if len(consumers) != 1 or consumers[0].op_type != "Conv":
+        return
+    conv = consumers[0]
+    if any(a.name == "pads" and any(a.ints) for a in conv.attribute):
+        return
+    conv.input[0] = pad.input[0]
+    kept = [a for a in conv.attribute if a.name not in ("pads", "auto_pad")]
+    del conv.attribute[:]
+    conv.attribute.extend(kept)
+    import onnx
+
+    conv.attribute.append(onnx.helper.make_attribute("pads", [0, 0, PATCH_PAD, PATCH_PAD]))
+    graph.node.remove(pad)
+    _drop_dead_nodes(graph)
+
+
+def _drop_dead_nodes(graph: object) -> None:
+    """Remove nodes none of whose outputs reach a graph output."""
+    needed = {o.name for o in graph.output}  # type: ignore[attr-defined]
+    alive = []
+    for node in reversed(list(graph.node)):  # type: ignore[attr-defined]
+        if any(o in needed for o in node.output):
+            alive.append(node)
+            needed.update(i for i in node.input if i)
+    if len(alive) == len(graph.node):  # type: ignore[attr-defined]
+        return
+    del graph.node[:]  # type: ignore[attr-defined]
+    graph.node.extend(reversed(alive))  # type: ignore[attr-defined]
+
+
 def check_parity(
     net: DefectNet,
     onnx_path: str | os.PathLike[str],
@@ -153,7 +196,8 @@ def export_onnx(
         raise ModelError(f"export destination {out} must end in .onnx")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.stem + ".partial.onnx")
-    proto = _to_proto(FrameModel(fold_batchnorm(net)).eval())
+    proto = _to_proto(FrameModel(fold_input(fold_batchnorm(net))).eval())
+    fold_stem_pad(proto)
     set_props(proto, info)
     try:
         onnx.checker.check_model(proto, full_check=True)

@@ -1,17 +1,21 @@
 """The defect network: a small stride-8 fully convolutional net for CPU real time (imports torch).
 
 `DefectNet` maps a normalized float batch ``[N, C, H, W]`` to a per-cell defect logit ``[N, 1, h, w]``
-and class logits ``[N, n_classes, h, w]`` with ``h = ceil(H / 8)``, ``w = ceil(W / 8)``. Layout:
+and class logits ``[N, n_classes, h, w]`` with ``h = ceil(H / 8)``, ``w = ceil(W / 8)``. Two stems:
 
-- a full 3x3 stride-2 convolution (16 channels) sees every pixel, so a 1-yarn-wide line still excites
-  it; two depthwise-separable stride-2 blocks (32, 64 channels) reach stride 8 early, where CPU time is
-  spent on few pixels;
-- three residual depthwise-separable blocks at stride 8 with dilations 1, 2, 4 widen the receptive
-  field to ~127 px, so long faint streaks (reed marks) and broken ends read as lines;
-- a 1x1 head gives one defect logit and one logit per class.
+- ``patch4`` (the default): a 4x4 stride-4 convolution over non-overlapping patches sees every pixel
+  once (a 1-yarn-wide line still excites it) and goes to stride 4 in one step; a depthwise-separable
+  block at stride 4 (residual when its widths match), then a separable stride-2 block to stride 8.
+  The frame is padded by 3 black pixels at the bottom and right, so any size maps to ceil(H/8) cells;
+  in the export that padding and the (pixel - 128) / 64 normalization fold into the stem convolution,
+  so the graph does no per-pixel arithmetic before it (`fold_input`).
+- ``conv3`` (models before 2026-11-29): a full 3x3 stride-2 convolution, then two separable stride-2
+  blocks. At 1280x720 its stem, and the cast and normalization in front of it, cost ~11 of 19 ms.
 
-Depthwise-separable blocks keep a 1280x720 frame near 10 ms in onnxruntime on 2 CPU threads (full 3x3
-convolutions at 64 channels cost 4-5x more; see benchmarks/model_latency.py).
+Then residual depthwise-separable blocks at stride 8 with growing dilations widen the receptive field
+(1, 2, 4, 8: ~300 px), so long faint streaks (reed marks) and broken ends read as lines, and a 1x1 head
+gives one defect logit and one logit per class. Depthwise-separable blocks keep a 1280x720 frame near
+10 ms in onnxruntime on 2 CPU threads (see benchmarks/model_latency.py).
 
 `FrameModel` wraps it for export: it takes the raw uint8 frame (``[H, W, 3]`` BGR or ``[H, W]`` grey),
 casts and normalizes it inside the graph, and returns ``score = sigmoid(logit)`` ``[h, w]`` and
@@ -31,6 +35,9 @@ from fabric_inspect.datasets.classes import DEFECT_CLASSES
 from fabric_inspect.errors import ConfigError
 
 STRIDE = 8
+STEMS = ("patch4", "conv3")
+PATCH = 4  # the patch4 stem's kernel and stride
+PATCH_PAD = PATCH - 1  # bottom/right padding so that any size gives ceil(H / 4) stem rows
 # Fixed normalization, the same for every frame: (pixel - MEAN) / STD. In the graph, not in the runtime.
 PIXEL_MEAN = 128.0
 PIXEL_STD = 64.0
@@ -41,14 +48,21 @@ class NetworkConfig:
     """The shape of a DefectNet; stored in checkpoints as a plain dict."""
 
     color: bool = True  # True: BGR HxWx3 input; False: greyscale HxW
-    widths: tuple[int, ...] = (16, 32, 64)  # channels after each stride-2 stage
-    dilations: tuple[int, ...] = (1, 2, 4)  # residual separable blocks at stride 8 (receptive field)
+    # patch4: channels of the stem (stride 4), of the stride-4 block and at stride 8;
+    # conv3: channels after each of the three stride-2 stages
+    widths: tuple[int, ...] = (24, 24, 64)
+    dilations: tuple[int, ...] = (1, 2, 4, 8)  # residual separable blocks at stride 8 (receptive field)
     classes: tuple[str, ...] = DEFECT_CLASSES
     # each image's channels to zero mean and unit spread before the first layer, so a greige, a dark
     # dyed and a low-contrast fabric look alike to the net (inside the graph, like all conversion)
     image_norm: bool = False
+    stem: str = "patch4"  # "patch4" | "conv3" (see the module docstring)
 
     def __post_init__(self) -> None:
+        if self.stem not in STEMS:
+            raise ConfigError(f"network stem must be one of {', '.join(STEMS)}, got {self.stem!r}")
+        if self.image_norm and self.stem != "conv3":
+            raise ConfigError("image_norm needs the conv3 stem (the patch4 stem folds a fixed normalization)")
         if len(self.widths) != 3 or any(w < 1 for w in self.widths):
             raise ConfigError(f"network widths must be 3 positive channel counts, got {self.widths}")
         if any(d < 1 for d in self.dilations):
@@ -66,7 +80,7 @@ class NetworkConfig:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "checkpoint") -> NetworkConfig:
-        known = {"color", "widths", "dilations", "classes", "image_norm"}
+        known = {"color", "widths", "dilations", "classes", "image_norm", "stem"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(
@@ -79,6 +93,8 @@ class NetworkConfig:
                 dilations=tuple(int(d) for d in data.get("dilations", cls.dilations)),
                 classes=tuple(str(c) for c in data.get("classes", DEFECT_CLASSES)),
                 image_norm=bool(data.get("image_norm", False)),
+                # checkpoints written before the patch4 stem existed have no "stem" key
+                stem=str(data.get("stem", "conv3")),
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"{source}: malformed network config ({err})") from None
@@ -119,9 +135,18 @@ class DefectNet(nn.Module):
     def __init__(self, config: NetworkConfig) -> None:
         super().__init__()
         self.config = config
+        # patch4 pads with black: -2 on the normalized scale, 0 once `fold_input` has run
+        self.pad_value = -PIXEL_MEAN / PIXEL_STD
+        self.raw_input = False  # True after `fold_input`: takes pixel values, not normalized ones
         w1, w2, w3 = config.widths
-        stem = nn.Sequential(*_bn_relu(nn.Conv2d(config.in_channels, w1, 3, 2, padding=1, bias=False)))
-        layers: list[nn.Module] = [stem, _separable(w1, w2, stride=2), _separable(w2, w3, stride=2)]
+        if config.stem == "patch4":
+            stem = nn.Sequential(*_bn_relu(nn.Conv2d(config.in_channels, w1, PATCH, PATCH, bias=False)))
+            middle = _separable(w1, w2)
+            layers: list[nn.Module] = [stem, _Residual(middle) if w1 == w2 else middle]
+            layers.append(_separable(w2, w3, stride=2))
+        else:
+            stem = nn.Sequential(*_bn_relu(nn.Conv2d(config.in_channels, w1, 3, 2, padding=1, bias=False)))
+            layers = [stem, _separable(w1, w2, stride=2), _separable(w2, w3, stride=2)]
         layers += [_Residual(_separable(w3, w3, dilation=d)) for d in config.dilations]
         self.features = nn.Sequential(*layers)
         self.head = nn.Conv2d(w3, 1 + len(config.classes), 1)
@@ -131,8 +156,27 @@ class DefectNet(nn.Module):
         if self.config.image_norm:
             x = x - _image_mean(x)
             x = x * torch.rsqrt(_image_mean(x.square()) + IMAGE_NORM_EPS)
+        if self.config.stem == "patch4":
+            x = F.pad(x, (0, PATCH_PAD, 0, PATCH_PAD), value=self.pad_value)
         out = self.head(self.features(x))
         return out[:, :1], out[:, 1:]
+
+
+def fold_input(net: DefectNet) -> DefectNet:
+    """`net` (patch4, BatchNorm already folded, eval mode) changed in place to take raw pixel values:
+    the stem convolution absorbs (pixel - 128) / 64, exactly, padding included (black is 0 raw and
+    -2 normalized). The export then has no per-pixel arithmetic between the cast and the stem."""
+    if net.config.stem != "patch4" or net.raw_input:
+        return net
+    conv = net.features[0][0]
+    if not isinstance(conv, nn.Conv2d) or conv.bias is None:
+        raise ValueError("fold_input needs the stem convolution with its BatchNorm folded in")
+    with torch.no_grad():
+        conv.bias -= (PIXEL_MEAN / PIXEL_STD) * conv.weight.sum(dim=(1, 2, 3))
+        conv.weight *= 1.0 / PIXEL_STD
+    net.pad_value = 0.0
+    net.raw_input = True
+    return net
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
@@ -150,7 +194,7 @@ class FrameModel(nn.Module):
 
     def forward(self, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = frame.permute(2, 0, 1).unsqueeze(0) if self.color else frame.unsqueeze(0).unsqueeze(0)
-        logit, class_logits = self.net(normalize(x))
+        logit, class_logits = self.net(x.float() if self.net.raw_input else normalize(x))
         return torch.sigmoid(logit[0, 0]), class_logits[0]
 
 
@@ -159,7 +203,5 @@ def build_network(config: NetworkConfig) -> DefectNet:
 
 
 def output_size(height: int, width: int) -> tuple[int, int]:
-    """Score-map size for an input of ``height x width`` (three stride-2, padding-1 convolutions)."""
-    for _ in range(3):
-        height, width = (height + 1) // 2, (width + 1) // 2
-    return height, width
+    """Score-map size for an input of ``height x width``: ``ceil(H / 8) x ceil(W / 8)`` for both stems."""
+    return -(-height // STRIDE), -(-width // STRIDE)

@@ -26,7 +26,7 @@ import torch
 
 from fabric_inspect.training.augment import apply, build_augment
 from fabric_inspect.training.config import TrainConfig
-from fabric_inspect.training.loss import Batch
+from fabric_inspect.training.loss import IGNORE, Batch
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,24 @@ def to_batch(
 
 
 def _image_label(mask: np.ndarray) -> int:
-    values = mask[mask > 0]
-    return int(np.bincount(values).argmax()) if values.size else 0
+    """The most frequent defect class of `mask`; 0 when it has none, -1 when it has only ignored ones."""
+    values = mask[(mask > 0) & (mask != IGNORE)]
+    if values.size:
+        return int(np.bincount(values).argmax())
+    return -1 if (mask == IGNORE).any() else 0
+
+
+def ignore_low_visibility(sample: Any) -> np.ndarray:
+    """`sample.mask` with the pixels of its low-visibility defects set to IGNORE (training targets)."""
+    low = [d for d in sample.defects if d.visibility == "low"]
+    if not low:
+        return sample.mask
+    mask = sample.mask.copy()
+    for record in low:
+        x0, y0, x1, y1 = record.bbox
+        box = mask[y0:y1, x0:x1]
+        box[box > 0] = IGNORE
+    return mask
 
 
 class SyntheticSource:
@@ -85,11 +101,13 @@ class SyntheticSource:
         self.augment = build_augment(config.color)
 
     def _render(
-        self, seed: int, size: int | tuple[int, int], defect_rate: float
+        self, seed: int, size: int | tuple[int, int], defect_rate: float, train: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         from fabric_inspect.datasets.synthetic import render_sample
 
         sample = render_sample(seed, size=size, grey=not self.config.color, defect_rate=defect_rate)
+        if train and self.config.ignore_low_visibility:
+            return sample.image, ignore_low_visibility(sample)
         return sample.image, sample.mask
 
     def train_batch(self, step: int) -> Batch:
@@ -97,7 +115,7 @@ class SyntheticSource:
         images, masks = [], []
         for i in range(c.batch_size):
             seed = TRAIN_SEED_BASE + c.seed * 50_000_000 + step * c.batch_size + i
-            image, mask = apply(self.augment, *self._render(seed, c.crop, c.defect_rate))
+            image, mask = apply(self.augment, *self._render(seed, c.crop, c.defect_rate, train=True))
             images.append(image)
             masks.append(mask)
         return to_batch(images, masks, [True] * len(images), [_image_label(m) for m in masks])

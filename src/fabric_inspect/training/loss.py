@@ -12,7 +12,10 @@
 - Class logits: cross-entropy at defect cells (pixel-labelled) or at the map's maximum (image-level).
 
 A cell is a defect cell when any pixel of its stride x stride block is; its class is the most frequent
-defect class among those pixels.
+defect class among those pixels. Mask pixels of value IGNORE (255) mark defects the net is not asked to
+find (synthetic defects of low visibility, many of them invisible to a person: labelling them "defect"
+teaches the net to fire on plain fabric). A cell with such a pixel and no defect pixel counts neither
+way, and an image whose only defects are ignored (label -1) has no MIL term.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ import torch.nn.functional as F
 
 FOCAL_GAMMA = 2.0
 CLASS_WEIGHT = 0.5
+IGNORE = 255  # mask value: a defect that counts neither as defect nor as fabric
 
 
 @dataclass(frozen=True, slots=True)
 class Batch:
     """A training batch. images uint8 [N,C,H,W]; masks uint8 [N,H,W] class index (0 = none);
-    has_mask bool [N] (False: image-level label only); labels long [N] (0 = good, else class index)."""
+    has_mask bool [N] (False: image-level label only); labels long [N] (0 = good, else class index;
+    -1 = only ignored defects)."""
 
     images: torch.Tensor
     masks: torch.Tensor
@@ -37,31 +42,38 @@ class Batch:
     labels: torch.Tensor
 
 
-def cell_targets(masks: torch.Tensor, n_classes: int, stride: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
-    """(defect [N,h,w] float 0/1, class [N,h,w] long 0..K-1 or -1) with h = ceil(H / stride)."""
+def cell_targets(
+    masks: torch.Tensor, n_classes: int, stride: int = 8
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(defect [N,h,w] float 0/1, class [N,h,w] long 0..K-1 or -1, ignore [N,h,w] bool) with
+    h = ceil(H / stride)."""
     height, width = masks.shape[1:]
     pad_h, pad_w = -height % stride, -width % stride
     m = F.pad(masks.long(), (0, pad_w, 0, pad_h))
+    ignored = m == IGNORE
+    m = m.masked_fill(ignored, 0)
     onehot = F.one_hot(m, n_classes + 1).permute(0, 3, 1, 2).float()
     counts = F.avg_pool2d(onehot, stride) * (stride * stride)
     defect_counts = counts[:, 1:]
     positive = defect_counts.sum(1) > 0
     cls = torch.where(positive, defect_counts.argmax(1), torch.full_like(positive, -1, dtype=torch.long))
-    return positive.float(), cls
+    ignore = (F.max_pool2d(ignored[:, None].float(), stride)[:, 0] > 0) & ~positive
+    return positive.float(), cls, ignore
 
 
-def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Sum of the binary focal loss over cells."""
+def focal_loss(logits: torch.Tensor, target: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+    """Sum of the binary focal loss over cells (over the `keep` cells when given)."""
     bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     p_t = torch.exp(-bce)
-    return ((1.0 - p_t) ** FOCAL_GAMMA * bce).sum()
+    loss = (1.0 - p_t) ** FOCAL_GAMMA * bce
+    return (loss[keep] if keep is not None else loss).sum()
 
 
 def defect_loss(logit: torch.Tensor, class_logits: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
     """Loss terms and their total ("loss") for network outputs on `batch`."""
     n_classes = class_logits.shape[1]
     logit = logit[:, 0]
-    target, cls = cell_targets(batch.masks, n_classes)
+    target, cls, ignore = cell_targets(batch.masks, n_classes)
     if target.shape != logit.shape:
         raise ValueError(
             f"cell targets {tuple(target.shape)} do not match the score map {tuple(logit.shape)}"
@@ -73,12 +85,14 @@ def defect_loss(logit: torch.Tensor, class_logits: torch.Tensor, batch: Batch) -
     ce_targets: list[torch.Tensor] = []
     if pixel.any():
         lg, tg = logit[pixel], target[pixel]
-        terms["focal"] = focal_loss(lg, tg) / max(float(tg.sum()), 8.0)
+        terms["focal"] = focal_loss(lg, tg, ~ignore[pixel]) / max(float(tg.sum()), 8.0)
         cl, ct = class_logits[pixel].permute(0, 2, 3, 1), cls[pixel]
         ce_logits.append(cl[ct >= 0])
         ce_targets.append(ct[ct >= 0])
     peak, where = logit.flatten(1).max(1)
-    terms["mil"] = F.binary_cross_entropy_with_logits(peak, (batch.labels > 0).float())
+    known = batch.labels >= 0
+    if known.any():
+        terms["mil"] = F.binary_cross_entropy_with_logits(peak[known], (batch.labels[known] > 0).float())
     image_level = ~pixel
     if image_level.any():
         where, labels = where[image_level], batch.labels[image_level]

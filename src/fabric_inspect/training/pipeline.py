@@ -58,6 +58,7 @@ def init_network(init: str | None, config: TrainConfig, classes: tuple[str, ...]
             dilations=config.dilations,
             classes=classes,
             image_norm=config.image_norm,
+            stem=config.stem,
         )
     )
     if init is None:
@@ -82,6 +83,7 @@ def init_network(init: str | None, config: TrainConfig, classes: tuple[str, ...]
             dilations=net.config.dilations,
             classes=classes,
             image_norm=net.config.image_norm,
+            stem=net.config.stem,
         )
     )
     weights = {k: v for k, v in net.state_dict().items() if not k.startswith("head.")}
