@@ -60,31 +60,32 @@ def _yarn_tables(widths: np.ndarray, relief: float) -> tuple[np.ndarray, np.ndar
     return half + np.float32(0.5), k
 
 
-def _layer(
-    half_plus: np.ndarray,
-    k: np.ndarray,
-    bright: np.ndarray,
-    offset: np.ndarray,
-    code: np.ndarray,
-    shift: np.ndarray,
-    depth: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Coverage (1 px anti-aliased edge) and luminance of one yarn system, HxW each.
-
-    half_plus, k and bright are per pixel (gathered from `_yarn_tables`), offset the distance from
-    the yarn centre (broadcastable), `(code >> shift) & 1` says whether the yarn dives under its
-    neighbour on this side, `depth` how deep it is in shadow there."""
-    alpha = half_plus - offset
-    np.clip(alpha, 0.0, 1.0, out=alpha)
-    # round yarn: bright along its crown, darker towards its flanks (parabolic profile); outside
-    # the yarn the value goes negative but is multiplied by zero coverage
-    lum = np.square(offset) * k
-    np.subtract(np.float32(1.0), lum, out=lum)
-    lum *= bright
+def _dive(code: np.ndarray, shift: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """1 where the yarn stays up, 1 - depth where `(code >> shift) & 1` says it dives under its
+    neighbour on this side (in shadow)."""
     dive = ((code >> shift) & 1).astype(np.float32)
     dive *= depth
     np.subtract(np.float32(1.0), dive, out=dive)
-    lum *= dive
+    return dive
+
+
+def _layer(
+    half_plus: np.ndarray, wav: np.ndarray, k: np.ndarray, bright: np.ndarray, offset: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Coverage (1 px anti-aliased edge) and luminance of one yarn system over a tile, from the
+    tables gathered to its pixels (fresh arrays, reused in place) and the offset from the yarn's
+    straight centre line (broadcastable). `bright` already holds the dive shadow."""
+    # yarns meander a little: offsets from the yarn centres bent by the waviness
+    adx = np.subtract(offset, wav, out=wav)
+    np.abs(adx, out=adx)
+    alpha = np.subtract(half_plus, adx, out=half_plus)
+    np.clip(alpha, 0.0, 1.0, out=alpha)
+    # round yarn: bright along its crown, darker towards its flanks (parabolic profile); outside
+    # the yarn the value goes negative but is multiplied by zero coverage
+    lum = np.square(adx, out=adx)
+    lum *= k
+    np.subtract(np.float32(1.0), lum, out=lum)
+    lum *= bright
     return alpha, lum
 
 
@@ -97,42 +98,45 @@ def composite(f: YarnField, g: Geometry) -> np.ndarray:
     codes = _cell_codes(f.top)
     sy = g.dy / (0.5 * _spacing(f.weft_c, g.fi, g.dy))
     sx = g.dx / (0.5 * _spacing(f.warp_c, g.wi, g.dx))
+    # per-yarn tables, the dive shadows folded into the brightness: warp ones are rows x ends
+    # (gathered to columns per tile), weft ones picks x columns (gathered to rows per tile)
     hp_w, k_w = _yarn_tables(f.warp_w, spec.relief)
-    hp_f, k_f = _yarn_tables(f.weft_w, spec.relief)
-    shift_w = np.where(sy > 0, 2, 1).astype(np.uint8)[:, None]
     depth_w = (0.55 * spec.relief * np.minimum(sy * sy, 1.0)).astype(np.float32)[:, None]
-    shift_f = np.where(sx > 0, 4, 3).astype(np.uint8)[None, :]
+    b_w = f.warp_b * _dive(codes[g.fi], np.where(sy > 0, 2, 1).astype(np.uint8)[:, None], depth_w)
+    warp = (hp_w, f.warp_wav, k_w, b_w)
+    hp_f, k_f = _yarn_tables(f.weft_w, spec.relief)
+    code_f = codes[:, g.wi]
     depth_f = (0.55 * spec.relief * np.minimum(sx * sx, 1.0)).astype(np.float32)[None, :]
+    b_f = f.weft_b * _dive(code_f, np.where(sx > 0, 4, 3).astype(np.uint8)[None, :], depth_f)
+    # interlacing: which yarn is on top at each crossing (1 = warp), and its complement
+    top = (code_f & 1).astype(np.float32)
+    weft = (hp_f, f.weft_wav, k_f, b_f, top, np.float32(1.0) - top)
     # fibre streaks: fixed per column along the warp, per row along the weft
     fib = 0.12 * spec.hairiness + 0.04
     fib_x = 1 + fib * keyed_row(f.seed, 10, f.width)
     fib_u = 1 + fib * keyed_normal(f.seed, 11, f.u0, f.u0 + f.height, 1)[:, 0]
     paint = _painter(f, g, fib_x, fib_u)
     out = np.empty((f.height, f.width, 3), np.float32)
+    dx = g.dx[None, :]
     for r0 in range(0, f.height, _TILE):
         rows = slice(r0, min(r0 + _TILE, f.height))
         fi = g.fi[rows]
-        code = codes[fi][:, g.wi]
-        warp = (hp_w[rows][:, g.wi], k_w[rows][:, g.wi], f.warp_b[rows][:, g.wi])
-        # yarns meander a little: offsets from the yarn centres bent by the waviness
-        adx = np.abs(g.dx[None, :] - f.warp_wav[rows][:, g.wi])
-        ady = np.abs(g.dy[rows, None] - f.weft_wav[fi])
-        a_w, lum_w = _layer(*warp, adx, code, shift_w[rows], depth_w[rows])
-        a_f, lum_f = _layer(hp_f[fi], k_f[fi], f.weft_b[fi], ady, code, shift_f, depth_f)
+        a_w, lum_w = _layer(*(t[rows][:, g.wi] for t in warp), dx)
+        hp, wav, k, b, t, nt = (t[fi] for t in weft)
+        a_f, lum_f = _layer(hp, wav, k, b, g.dy[rows, None])
         _cut(f.cuts, rows, a_w, a_f)
-        # interlacing: the yarn on top at a crossing hides the one below
-        top = (code & 1).astype(np.float32)
-        vis_w = a_f * (np.float32(1.0) - top)  # warp hidden where the weft is on top
+        # the yarn on top at a crossing hides the one below
+        vis_w = np.multiply(a_f, nt, out=nt)  # warp hidden where the weft is on top
         np.subtract(np.float32(1.0), vis_w, out=vis_w)
         vis_w *= a_w
-        vis_f = a_w * top
+        vis_f = np.multiply(a_w, t, out=t)
         np.subtract(np.float32(1.0), vis_f, out=vis_f)
         vis_f *= a_f
-        bg = np.float32(1.0) - vis_w
+        bg = np.subtract(np.float32(1.0), vis_w, out=a_w)
         bg -= vis_f
         lum_w *= vis_w
         lum_f *= vis_f
-        out[rows] = paint(rows, lum_w, lum_f, bg)
+        paint(rows, lum_w, lum_f, bg, out[rows])
     return out
 
 
@@ -154,23 +158,23 @@ def _painter(f: YarnField, g: Geometry, fib_x: np.ndarray, fib_u: np.ndarray):
         fx = fib_x.astype(np.float32)[None, :]
         fu = fib_u.astype(np.float32)[:, None]
 
-        def plain(rows: slice, lum_w: np.ndarray, lum_f: np.ndarray, bg: np.ndarray) -> np.ndarray:
+        def plain(rows: slice, lum_w: np.ndarray, lum_f: np.ndarray, bg: np.ndarray, out: np.ndarray) -> None:
             lum_w *= fx
             lum_f *= fu[rows]
-            return cv2.transform(cv2.merge([lum_w, lum_f, bg]), mix)
+            cv2.transform(cv2.merge([lum_w, lum_f, bg]), mix, dst=out)
 
         return plain
     col_w = np.ascontiguousarray((f.warp_col[g.wi] * fib_x[:, None]).T.astype(np.float32))
     col_f = np.ascontiguousarray((f.weft_col[g.fi] * fib_u[:, None]).T.astype(np.float32))
 
-    def striped(rows: slice, lum_w: np.ndarray, lum_f: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    def striped(rows: slice, lum_w: np.ndarray, lum_f: np.ndarray, bg: np.ndarray, out: np.ndarray) -> None:
         chans = []
         for c in range(3):
             ch = lum_w * col_w[c][None, :]
             ch += lum_f * col_f[c][rows, None]
             ch += bg * background[c]
             chans.append(ch)
-        return cv2.merge(chans)
+        cv2.merge(chans, dst=out)
 
     return striped
 

@@ -13,7 +13,7 @@ from fabric_inspect.errors import ConfigError
 class TrainConfig:
     """How to train (or fine-tune) a DefectNet. Validated on construction; stored as config.json."""
 
-    epochs: int = 40
+    epochs: int = 64
     steps_per_epoch: int = 150
     batch_size: int = 16
     crop: int = 160  # training crop side in pixels (a multiple of 8)
