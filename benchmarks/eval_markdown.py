@@ -16,6 +16,7 @@ ROWS = (
     ("images (defective / defect-free)", None),
     ("threshold", "threshold"),
     ("image AUROC", "image_auroc"),
+    ("image AUROC, most visible defect medium or high", "image_auroc_by_visibility.medium_high"),
     ("image AP", "image_ap"),
     ("pixel AUROC", "pixel_auroc"),
     ("AUPRO (FPR <= 0.3)", "aupro"),
@@ -33,6 +34,14 @@ def _fmt(value: object) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _get(result: dict, key: str) -> object:
+    """result[key], or result[a][b] for "a.b"; None where absent."""
+    value: object = result
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 def summary(results: dict[str, dict]) -> str:
     lines = ["| | " + " | ".join(results) + " |", "|---" * (len(results) + 1) + "|"]
     for label, key in ROWS:
@@ -42,7 +51,7 @@ def summary(results: dict[str, dict]) -> str:
                 for r in results.values()
             ]
         else:
-            cells = [_fmt(r.get(key)) for r in results.values()]
+            cells = [_fmt(_get(r, key)) for r in results.values()]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

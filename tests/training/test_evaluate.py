@@ -80,6 +80,23 @@ def test_recall_is_split_by_class_and_by_visibility_from_annotations():
     assert result["pixel_auroc"] > 0.5
 
 
+def test_image_auroc_is_split_by_the_most_visible_defect_of_each_image():
+    tally = EvalTally(threshold=0.5, classes=CLASSES)
+    flat = np.full((8, 8), 0.3, np.float32)
+    hot = flat.copy()
+    hot[1, 1] = 0.9
+    low = ({"class": "stain", "visibility": "low", "bbox": [20, 20, 27, 23]},)
+    both = (*low, {"class": "hole", "visibility": "high", "bbox": [4, 4, 7, 7]})
+    # a faint stain scored like fabric; a hole (beside a faint stain) scored above all fabric
+    tally.add("d0", "stain", flat * 0.9, 4, _mask(boxes=((2, 20, 20, 28, 24),)), low)
+    tally.add("d1", "hole", hot, 4, _mask(boxes=((1, 4, 4, 8, 8), (2, 20, 20, 28, 24))), both)
+    tally.add("g0", "good", flat, 4, _mask())
+    tally.add("g1", "good", flat * 0.5, 4, _mask())
+    result = tally.result()
+    assert result["image_auroc_by_visibility"] == {"low": 0.5, "high": 1.0, "medium_high": 1.0}
+    assert result["image_auroc"] == pytest.approx(0.75)
+
+
 def test_defective_image_without_pixel_mask_counts_at_image_level_only():
     tally = EvalTally(threshold=0.5, classes=CLASSES)
     tally.add("d0", "hole", np.full((8, 8), 0.9, np.float32), 4, None)

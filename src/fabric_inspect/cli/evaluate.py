@@ -123,6 +123,8 @@ def _print_tables(result: dict[str, Any]) -> None:
         ("image recall (defective images flagged)", _fmt(result["image_recall"])),
         ("false-alarm rate (defect-free images flagged)", _fmt(result["false_alarm_rate"])),
     ]
+    for name, value in result.get("image_auroc_by_visibility", {}).items():
+        rows.append((f"image AUROC, most visible defect {name.replace('_', ' or ')}", _fmt(value)))
     for name, value in rows:
         summary.add_row(name, value)
     console.print(summary)

@@ -148,6 +148,10 @@ class EvalTally:
             row.update(
                 regions=len(match.gt), found=match.found, false_regions=match.predicted - match.predicted_true
             )
+            seen = [r["visibility"] for r in self.regions[len(self.regions) - len(match.gt) :]]
+            known = [v for v in VISIBILITIES if v in seen]
+            if known:
+                row["visibility"] = known[-1]  # the most visible of the image's defects
         self.per_image.append(row)
 
     def result(self) -> dict[str, Any]:
@@ -177,6 +181,7 @@ class EvalTally:
         out["per_class"] = self._per_class()
         out["per_group"] = self._per_group()
         out["per_visibility"] = _recall_by(self.regions, "visibility", _visibility_order)
+        out["image_auroc_by_visibility"] = self._auroc_by_visibility(scores, defective)
         out["missed"] = [r for r in self.regions if not r["found"]]
         out["per_image"] = self.per_image
         out["curves"] = self._curves(scores, defective)
@@ -193,6 +198,19 @@ class EvalTally:
             regions = [r for r in self.regions if r["class"] == name]
             entry["by_visibility"] = _recall_by(regions, "visibility", _visibility_order)
         return dict(sorted(by_class.items()))
+
+    def _auroc_by_visibility(self, scores: np.ndarray, defective: np.ndarray) -> dict[str, float | None]:
+        """Image AUROC of the defective images whose most visible defect is of each visibility (and of
+        medium or high together) against all defect-free images; empty without visibility labels."""
+        seen = np.asarray([r.get("visibility", "") for r in self.per_image])
+        out: dict[str, float | None] = {}
+        groups = [(v, (v,)) for v in VISIBILITIES] + [("medium_high", ("medium", "high"))]
+        for name, members in groups:
+            chosen = defective & np.isin(seen, members)
+            if chosen.any():
+                keep = chosen | ~defective
+                out[name] = auroc(scores[keep], defective[keep])
+        return out
 
     def _per_group(self) -> dict[str, dict]:
         """Images and decisions per roll or fabric: where false alarms cluster."""
