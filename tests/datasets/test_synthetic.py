@@ -118,6 +118,25 @@ def test_plain_weave_alternates_warp_and_weft_on_top_at_yarn_scale():
     assert corr[1] > 0 > corr[0]
 
 
+@pytest.mark.parametrize("name", [None, *DEFECT_CLASSES])
+def test_a_region_rendered_straight_to_uint8_equals_the_float_region_converted(name):
+    """Without a defect painting on the surface, render_region(as_uint8=True) converts tile by tile
+    and never makes the float image: the pixels and the instance map must not change."""
+    from fabric_inspect.datasets.camera import to_uint8
+    from fabric_inspect.datasets.defects import Loom, plan_defect
+    from fabric_inspect.datasets.scene import render_region
+    from fabric_inspect.datasets.weave import sample_fabric
+
+    rng = np.random.default_rng(7)
+    loom = Loom(spec=sample_fabric(rng), seed=5, width=150)
+    plans = [] if name is None else [plan_defect(loom, rng, name, "high", 75.0, 60.0, span=100.0)]
+    img, inst = render_region(loom, plans, -10, 130)
+    img8, inst8 = render_region(loom, plans, -10, 130, as_uint8=True)
+    assert img8.dtype == np.uint8
+    assert np.array_equal(img8, to_uint8(img))
+    assert np.array_equal(inst8, inst)
+
+
 def test_bad_options_raise_config_errors_naming_the_option():
     with pytest.raises(ConfigError, match="--size"):
         render_sample(0, 8)

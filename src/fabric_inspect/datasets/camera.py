@@ -55,6 +55,8 @@ def skew(canvas: np.ndarray, instances: np.ndarray, angle_deg: float, size: tupl
     m[0, 2] -= (cw - w) / 2
     m[1, 2] -= (ch - h) / 2
     img = cv2.warpAffine(canvas, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    if not cv2.countNonZero(instances):  # no defect: nothing to move
+        return img, np.zeros((h, w), np.uint8)
     inst = cv2.warpAffine(instances, m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
     return img, inst
 
@@ -68,14 +70,13 @@ def lighting(shape: tuple[int, int], cam: CameraSpec, channels: int = 1) -> np.n
     light = cam.exposure * (1 + cam.gradient * 0.5 * (gx * c + gy * s))
     light *= 1 - cam.vignette * 0.5 * (gx * gx + gy * gy)
     small = np.clip(light * 128.0 + 0.5, 0, 255).astype(np.uint8)
-    if channels > 1:
-        small = np.repeat(small[..., None], channels, axis=2)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    field = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.merge([field] * channels) if channels > 1 else field  # channels resize alike
 
 
-def to_uint8(img: np.ndarray) -> np.ndarray:
-    """Float image in 0..1 to uint8 (saturating)."""
-    return cv2.convertScaleAbs(img, alpha=255.0)
+def to_uint8(img: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Float image in 0..1 to uint8 (saturating), into `out` when given."""
+    return cv2.convertScaleAbs(img, dst=out, alpha=255.0)
 
 
 def fuzz(img8: np.ndarray, hairiness: float) -> np.ndarray:
@@ -84,7 +85,7 @@ def fuzz(img8: np.ndarray, hairiness: float) -> np.ndarray:
     if k <= 0.01:
         return img8
     soft = cv2.GaussianBlur(img8, (0, 0), 1.1)
-    return cv2.addWeighted(img8, 1 - k, soft, k, 0.0)
+    return cv2.addWeighted(img8, 1 - k, soft, k, 0.0, dst=soft)
 
 
 def expose(
@@ -92,9 +93,10 @@ def expose(
 ) -> np.ndarray:
     """Light, defocus, sensor noise and JPEG on a uint8 BGR image: uint8 BGR, or grey when asked.
     `light` (from `lighting`, the image's shape) replaces the camera's own field when given."""
-    if light is None:
+    own = light is None  # a field made here can take the product
+    if own:
         light = lighting(img8.shape[:2], cam, img8.shape[2] if img8.ndim == 3 else 1)
-    img8 = cv2.multiply(img8, light, scale=1 / 128)
+    img8 = cv2.multiply(img8, light, scale=1 / 128, dst=light if own else None)
     if grey and img8.ndim == 3:
         img8 = cv2.cvtColor(img8, cv2.COLOR_BGR2GRAY)
     if cam.blur > 0.05:

@@ -207,16 +207,23 @@ def _paint_loose_end(img: np.ndarray, f: YarnField, d: DefectPlan, alpha: np.nda
     draw_yarn_segment(img, alpha, centre, angle, tail, width, colour, 1.08)
 
 
+_PAINTERS = {
+    "slub": _paint_slub,
+    "knot": _paint_knot,
+    "stain": _paint_stain,
+    "broken_end": _paint_loose_end,
+}
+
+
+def paints(d: DefectPlan) -> bool:
+    """Whether `apply_paint` may paint this defect onto the image (else it leaves it untouched)."""
+    return d.class_name in _PAINTERS
+
+
 def apply_paint(img: np.ndarray, f: YarnField, d: DefectPlan) -> np.ndarray | None:
     """Paint what lies on the surface (slub, knot, stain, a broken end's loose tail); returns its
     coverage, or None."""
-    painters = {
-        "slub": _paint_slub,
-        "knot": _paint_knot,
-        "stain": _paint_stain,
-        "broken_end": _paint_loose_end,
-    }
-    painter = painters.get(d.class_name)
+    painter = _PAINTERS.get(d.class_name)
     if painter is None or _local_grid(f, d) is None:
         return None
     alpha = np.zeros(img.shape[:2], np.float32)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from fabric_inspect.datasets.weave import YarnField, keyed_normal, keyed_row, nearest_yarn
+from fabric_inspect.datasets.camera import to_uint8
+from fabric_inspect.datasets.weave import YarnField, keyed_normal, keyed_row, nearest_yarn, take_columns
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -30,17 +31,18 @@ def geometry(f: YarnField) -> Geometry:
 
 def _cell_codes(top: np.ndarray) -> np.ndarray:
     """Per crossing: bit0 warp on top; bit1/bit2 warp dives under the previous/next pick;
-    bit3/bit4 weft dives under the previous/next end."""
-    t = top
-    prev_pick = np.vstack([t[:1], t[:-1]])
-    next_pick = np.vstack([t[1:], t[-1:]])
-    prev_end = np.hstack([t[:, :1], t[:, :-1]])
-    next_end = np.hstack([t[:, 1:], t[:, -1:]])
-    code = t.astype(np.uint8)
-    code |= (~prev_pick).astype(np.uint8) << 1
-    code |= (~next_pick).astype(np.uint8) << 2
-    code |= prev_end.astype(np.uint8) << 3
-    code |= next_end.astype(np.uint8) << 4
+    bit3/bit4 weft dives under the previous/next end (a yarn at the edge is its own neighbour)."""
+    t = top.view(np.uint8)
+    under = 1 - t
+    code = t.copy()
+    code[1:] += under[:-1] * 2
+    code[:1] += under[:1] * 2
+    code[:-1] += under[1:] * 4
+    code[-1:] += under[-1:] * 4
+    code[:, 1:] += t[:, :-1] * 8
+    code[:, :1] += t[:, :1] * 8
+    code[:, :-1] += t[:, 1:] * 16
+    code[:, -1:] += t[:, -1:] * 16
     return code
 
 
@@ -49,6 +51,8 @@ def _spacing(centres: np.ndarray, idx: np.ndarray, offset: np.ndarray) -> np.nda
     n = len(centres)
     nb = np.clip(np.where(offset > 0, idx + 1, idx - 1), 0, n - 1)
     d = np.abs(centres[nb] - centres[idx])
+    if (d > 0.5).all():  # no edge yarn (its own neighbour) and no crowded pick
+        return d
     return np.where(d > 0.5, d, np.float32(np.median(np.diff(centres))))
 
 
@@ -56,8 +60,10 @@ def _yarn_tables(widths: np.ndarray, relief: float) -> tuple[np.ndarray, np.ndar
     """Per-yarn tables gathered to pixels by the caller: half width + 0.5 (for coverage) and
     shading / half width^2 (for the round-yarn profile). Computed on the small per-yarn arrays."""
     half = widths * np.float32(0.5)
-    k = np.float32(0.58 * relief) / np.square(np.maximum(half, np.float32(0.5)))
-    return half + np.float32(0.5), k
+    k = np.square(np.maximum(half, np.float32(0.5)) if half.min() < 0.5 else half)
+    np.divide(np.float32(0.58 * relief), k, out=k)
+    half += np.float32(0.5)
+    return half, k
 
 
 def _dive(code: np.ndarray, shift: np.ndarray, depth: np.ndarray) -> np.ndarray:
@@ -73,11 +79,10 @@ def _layer(
     half_plus: np.ndarray, wav: np.ndarray, k: np.ndarray, bright: np.ndarray, offset: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Coverage (1 px anti-aliased edge) and luminance of one yarn system over a tile, from the
-    tables gathered to its pixels (fresh arrays, reused in place) and the offset from the yarn's
-    straight centre line (broadcastable). `bright` already holds the dive shadow."""
+    tables gathered to its pixels (fresh arrays, reused in place) and the offset of each pixel
+    from its yarn's straight centre line. `bright` already holds the dive shadow."""
     # yarns meander a little: offsets from the yarn centres bent by the waviness
-    adx = np.subtract(offset, wav, out=wav)
-    np.abs(adx, out=adx)
+    adx = cv2.absdiff(offset, wav, dst=wav)
     alpha = np.subtract(half_plus, adx, out=half_plus)
     np.clip(alpha, 0.0, 1.0, out=alpha)
     # round yarn: bright along its crown, darker towards its flanks (parabolic profile); outside
@@ -92,40 +97,53 @@ def _layer(
 _TILE = 48  # rows composited at a time: the temporaries then stay in the CPU cache
 
 
-def composite(f: YarnField, g: Geometry) -> np.ndarray:
-    """Render the field: float32 HxWx3 BGR in about 0..1 (before fibre fuzz, see camera.fuzz)."""
-    spec = f.spec
+def _tables(f: YarnField, g: Geometry) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Per-yarn tables, the dive shadows folded into the brightness. Warp: rows x ends (half width
+    + 0.5, waviness, shading, brightness); weft: picks x columns (the same, then whether the warp
+    is on top at that crossing, and its complement)."""
+    relief = f.spec.relief
     codes = _cell_codes(f.top)
     sy = g.dy / (0.5 * _spacing(f.weft_c, g.fi, g.dy))
     sx = g.dx / (0.5 * _spacing(f.warp_c, g.wi, g.dx))
-    # per-yarn tables, the dive shadows folded into the brightness: warp ones are rows x ends
-    # (gathered to columns per tile), weft ones picks x columns (gathered to rows per tile)
-    hp_w, k_w = _yarn_tables(f.warp_w, spec.relief)
-    depth_w = (0.55 * spec.relief * np.minimum(sy * sy, 1.0)).astype(np.float32)[:, None]
-    b_w = f.warp_b * _dive(codes[g.fi], np.where(sy > 0, 2, 1).astype(np.uint8)[:, None], depth_w)
-    warp = (hp_w, f.warp_wav, k_w, b_w)
-    hp_f, k_f = _yarn_tables(f.weft_w, spec.relief)
-    code_f = codes[:, g.wi]
-    depth_f = (0.55 * spec.relief * np.minimum(sx * sx, 1.0)).astype(np.float32)[None, :]
-    b_f = f.weft_b * _dive(code_f, np.where(sx > 0, 4, 3).astype(np.uint8)[None, :], depth_f)
-    # interlacing: which yarn is on top at each crossing (1 = warp), and its complement
+    hp_w, k_w = _yarn_tables(f.warp_w, relief)
+    depth_w = (0.55 * relief * np.minimum(sy * sy, 1.0)).astype(np.float32)[:, None]
+    dive_w = _dive(codes[g.fi], np.where(sy > 0, 2, 1).astype(np.uint8)[:, None], depth_w)
+    warp = (hp_w, f.warp_wav, k_w, np.multiply(f.warp_b, dive_w, out=dive_w))
+    hp_f, k_f = _yarn_tables(f.weft_w, relief)
+    code_f = take_columns(codes, g.wi)
+    depth_f = (0.55 * relief * np.minimum(sx * sx, 1.0)).astype(np.float32)[None, :]
+    dive_f = _dive(code_f, np.where(sx > 0, 4, 3).astype(np.uint8)[None, :], depth_f)
     top = (code_f & 1).astype(np.float32)
-    weft = (hp_f, f.weft_wav, k_f, b_f, top, np.float32(1.0) - top)
+    weft = (hp_f, f.weft_wav, k_f, np.multiply(f.weft_b, dive_f, out=dive_f), top, np.float32(1.0) - top)
+    return warp, weft
+
+
+def composite(f: YarnField, g: Geometry, as_uint8: bool = False) -> np.ndarray:
+    """Render the field: float32 HxWx3 BGR in about 0..1 (before fibre fuzz, see camera.fuzz), or
+    with `as_uint8` that image through `camera.to_uint8`, converted tile by tile.
+
+    The per-yarn tables are gathered to the pixels of one tile of rows at a time: warp ones by
+    repeating each end's value over its columns (wi is sorted, so that is t[:, wi]), weft ones by
+    taking each row's pick. Every per-pixel array is row-major (C order): NumPy runs several times
+    slower on operands of mixed memory order."""
+    warp, weft = _tables(f, g)
+    columns = np.bincount(g.wi, minlength=len(f.warp_c))
     # fibre streaks: fixed per column along the warp, per row along the weft
-    fib = 0.12 * spec.hairiness + 0.04
+    fib = 0.12 * f.spec.hairiness + 0.04
     fib_x = 1 + fib * keyed_row(f.seed, 10, f.width)
     fib_u = 1 + fib * keyed_normal(f.seed, 11, f.u0, f.u0 + f.height, 1)[:, 0]
     paint = _painter(f, g, fib_x, fib_u)
-    out = np.empty((f.height, f.width, 3), np.float32)
-    dx = g.dx[None, :]
+    out = np.empty((f.height, f.width, 3), np.uint8 if as_uint8 else np.float32)
+    tile = np.empty((min(_TILE, f.height), f.width, 3), np.float32) if as_uint8 else None
+    dx = np.repeat(g.dx[None, :], _TILE, axis=0)
     for r0 in range(0, f.height, _TILE):
         rows = slice(r0, min(r0 + _TILE, f.height))
-        fi = g.fi[rows]
-        a_w, lum_w = _layer(*(t[rows][:, g.wi] for t in warp), dx)
-        hp, wav, k, b, t, nt = (t[fi] for t in weft)
-        a_f, lum_f = _layer(hp, wav, k, b, g.dy[rows, None])
+        n = rows.stop - r0
+        a_w, lum_w = _layer(*(np.repeat(t[rows], columns, axis=1) for t in warp), dx[:n])
+        hp, wav, k, b, t, nt = (t.take(g.fi[rows], axis=0) for t in weft)
+        a_f, lum_f = _layer(hp, wav, k, b, np.repeat(g.dy[rows, None], f.width, axis=1))
         _cut(f.cuts, rows, a_w, a_f)
-        # the yarn on top at a crossing hides the one below
+        # interlacing: the yarn on top at a crossing hides the one below
         vis_w = np.multiply(a_f, nt, out=nt)  # warp hidden where the weft is on top
         np.subtract(np.float32(1.0), vis_w, out=vis_w)
         vis_w *= a_w
@@ -136,7 +154,11 @@ def composite(f: YarnField, g: Geometry) -> np.ndarray:
         bg -= vis_f
         lum_w *= vis_w
         lum_f *= vis_f
-        paint(rows, lum_w, lum_f, bg, out[rows])
+        if tile is None:
+            paint(rows, lum_w, lum_f, bg, out[rows])
+        else:
+            paint(rows, lum_w, lum_f, bg, tile[:n])
+            to_uint8(tile[:n], out=out[rows])
     return out
 
 
@@ -157,11 +179,12 @@ def _painter(f: YarnField, g: Geometry, fib_x: np.ndarray, fib_u: np.ndarray):
         mix = np.stack([spec.warp_palette[0], spec.weft_palette[0], background], axis=1).astype(np.float32)
         fx = fib_x.astype(np.float32)[None, :]
         fu = fib_u.astype(np.float32)[:, None]
+        merged = np.empty((min(_TILE, f.height), f.width, 3), np.float32)  # reused by every tile
 
         def plain(rows: slice, lum_w: np.ndarray, lum_f: np.ndarray, bg: np.ndarray, out: np.ndarray) -> None:
             lum_w *= fx
             lum_f *= fu[rows]
-            cv2.transform(cv2.merge([lum_w, lum_f, bg]), mix, dst=out)
+            cv2.transform(cv2.merge([lum_w, lum_f, bg], dst=merged[: len(bg)]), mix, dst=out)
 
         return plain
     col_w = np.ascontiguousarray((f.warp_col[g.wi] * fib_x[:, None]).T.astype(np.float32))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fabric_inspect.datasets.camera import CameraSpec, add_noise, fuzz, lighting, to_uint8
+from fabric_inspect.datasets.camera import CameraSpec, add_noise, fuzz, lighting
 from fabric_inspect.datasets.classes import DEFECT_CLASSES, VISIBILITIES
 from fabric_inspect.datasets.defects import DefectPlan, Loom, plan_defect, tight_box
 from fabric_inspect.datasets.scene import render_region
@@ -175,8 +175,9 @@ class _Strip:
         while u_top < self.u0:
             start = self.u0 - _CHUNK
             defects = list(self.plan.defects)
-            img, _ = render_region(self.plan.loom, defects, start - _MARGIN, _CHUNK + 2 * _MARGIN)
-            img = fuzz(to_uint8(img), self.plan.loom.spec.hairiness)
+            loom = self.plan.loom
+            img, _ = render_region(loom, defects, start - _MARGIN, _CHUNK + 2 * _MARGIN, as_uint8=True)
+            img = fuzz(img, loom.spec.hairiness)
             keep = self.rows[: max(u_top + n - self.u0, 0)]
             self.rows = np.concatenate([img[_MARGIN:-_MARGIN], keep])
             self.u0 = start

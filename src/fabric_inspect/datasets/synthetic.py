@@ -13,9 +13,10 @@ import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-from fabric_inspect.datasets.camera import expose, fuzz, sample_camera, skew, to_uint8
+from fabric_inspect.datasets.camera import expose, fuzz, sample_camera, skew
 from fabric_inspect.datasets.classes import DEFECT_CLASSES, VISIBILITIES, class_index
 from fabric_inspect.datasets.defects import DefectPlan, Loom, plan_defect
 from fabric_inspect.datasets.scene import render_region
@@ -131,23 +132,25 @@ def render_sample(
     loom = Loom(spec=spec, seed=int(rng.integers(2**31)), width=cw)
     defect_rng = np.random.default_rng([key, 0xDEF])
     plans = _plan_defects(defect_rng, loom, (ch, cw), (h, w), defect_rate, defect_class, visibility)
-    canvas, inst = render_region(loom, plans, 0, ch)
-    image, inst = skew(to_uint8(canvas), inst, cam.skew_deg, (h, w))
+    canvas, inst = render_region(loom, plans, 0, ch, as_uint8=True)
+    image, inst = skew(canvas, inst, cam.skew_deg, (h, w))
     image = expose(fuzz(image, spec.hairiness), cam, np.random.default_rng([key, 0x4015E]), grey)
     return _finish(image, inst, plans)
 
 
 def _finish(image: np.ndarray, inst: np.ndarray, plans: list[DefectPlan]) -> SynthSample:
+    if not plans:
+        return SynthSample(image=image, mask=np.zeros(inst.shape, np.uint8), defects=())
     lut = np.zeros(256, np.uint8)
     records = []
     for k, p in enumerate(plans, start=1):
-        ys, xs = np.nonzero(inst == k)
-        if len(ys) == 0:
+        # the box of the instance's pixels (boundingRect of a uint8 image: of its non-zero pixels)
+        x, y, w, h = cv2.boundingRect((inst == k).view(np.uint8))
+        if w == 0:
             continue
         lut[k] = class_index(p.class_name)
-        box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-        records.append(DefectRecord(p.class_name, p.visibility, box))
-    return SynthSample(image=image, mask=lut[inst], defects=tuple(records))
+        records.append(DefectRecord(p.class_name, p.visibility, (x, y, x + w, y + h)))
+    return SynthSample(image=image, mask=cv2.LUT(inst, lut), defects=tuple(records))
 
 
 def write_dataset(
@@ -164,8 +167,6 @@ def write_dataset(
     """Write `count` images in the labeled format under `out` (classes.txt, images/, masks/,
     annotations.json). Image i is `render_sample(seed * 1_000_003 + i, ...)`; defect_class or
     visibility put one defect of that kind in every image (per-class test sets). Returns `out`."""
-    import cv2
-
     from fabric_inspect.datasets.progress import steps
 
     if count < 1:

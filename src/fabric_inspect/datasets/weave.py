@@ -138,12 +138,12 @@ def _enc(b: int) -> int:
 def keyed_normal(seed: int, stream: int, start: int, stop: int, m: int) -> np.ndarray:
     """Rows start..stop-1 of an endless (rows x m) standard-normal matrix, the same for every call."""
     b0, b1 = start // _BLOCK, (stop - 1) // _BLOCK
-    blocks = [
-        np.random.default_rng([seed, stream, _enc(b)]).standard_normal((_BLOCK, m), dtype=np.float32)
-        for b in range(b0, b1 + 1)
-    ]
-    allrows = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
-    return allrows[start - b0 * _BLOCK : stop - b0 * _BLOCK]
+    out = np.empty((stop - b0 * _BLOCK, m), np.float32)
+    for b in range(b0, b1 + 1):
+        # a block's numbers come out row by row, so the last block is drawn only as far as needed
+        rows = out[(b - b0) * _BLOCK : (b - b0 + 1) * _BLOCK]
+        np.random.default_rng([seed, stream, _enc(b)]).standard_normal(dtype=np.float32, out=rows)
+    return out[start - b0 * _BLOCK :]
 
 
 def keyed_row(seed: int, stream: int, m: int) -> np.ndarray:
@@ -258,27 +258,35 @@ def build_field(spec: FabricSpec, seed: int, u0: int, height: int, width: int) -
         height=height,
         width=width,
         warp_c=warp_c.astype(np.float32),
-        warp_w=warp_w.astype(np.float32),
-        warp_b=warp_b.astype(np.float32),
-        warp_col=warp_col.astype(np.float32),
+        warp_w=warp_w.astype(np.float32, copy=False),
+        warp_b=warp_b.astype(np.float32, copy=False),
+        warp_col=warp_col.astype(np.float32, copy=False),
         warp_ids=warp_ids,
         weft_c=weft_c.astype(np.float32),
-        weft_w=weft_w.astype(np.float32),
-        weft_b=weft_b.astype(np.float32),
-        weft_col=weft_col.astype(np.float32),
+        weft_w=weft_w.astype(np.float32, copy=False),
+        weft_b=weft_b.astype(np.float32, copy=False),
+        weft_col=weft_col.astype(np.float32, copy=False),
         weft_ids=weft_ids,
-        top=top.copy(),
-        warp_wav=warp_wav.astype(np.float32),
-        weft_wav=weft_wav.astype(np.float32),
+        top=top,  # a fresh array (fancy indexing copies)
+        warp_wav=warp_wav.astype(np.float32, copy=False),
+        weft_wav=weft_wav.astype(np.float32, copy=False),
     )
 
 
 def _interp_rows(knots: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Interpolate each row of `knots` at fractional positions p (smoothstep between knots)."""
-    qi = np.floor(p).astype(np.int64)
-    t = p - qi
+    """Interpolate each row of `knots` at fractional positions p (smoothstep between knots), in
+    p's precision (float32 for the per-column fields)."""
+    q = np.floor(p)
+    qi = q.astype(np.int64)
+    t = p - q
     t = t * t * (3 - 2 * t)
-    return knots[:, qi] * (1 - t) + knots[:, qi + 1] * t
+    return take_columns(knots, qi) * (1 - t) + take_columns(knots, qi + 1) * t
+
+
+def take_columns(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """`a[:, idx]` of a 2-D array, row-major. NumPy returns that gather column-major, which the
+    row-wise code after it (and every array computed from it) then reads several times slower."""
+    return cv2.transpose(cv2.transpose(a)[idx])
 
 
 def nearest_yarn(centres: np.ndarray, pos: np.ndarray) -> np.ndarray:
