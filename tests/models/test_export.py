@@ -136,3 +136,17 @@ def test_image_normalized_model_keeps_parity_and_ignores_the_fabric_colour(tmp_p
     p_path = export_onnx(plain, tmp_path / "plain.onnx", model_info_for(plain, 0.5))
     p_model = load_model(p_path)
     assert np.abs(p_model.predict(frame).class_logits - p_model.predict(brighter).class_logits).max() > 1e-3
+
+
+def test_line_pooled_model_keeps_parity_on_wide_and_odd_frames(tmp_path):
+    from fabric_inspect.models.network import DefectNet, NetworkConfig
+
+    torch.manual_seed(2)
+    net = DefectNet(NetworkConfig(widths=(4, 4, 8), dilations=(1, 2), classes=("hole",), line_pool=True))
+    for conv in (net.lines.column, net.lines.row):
+        torch.nn.init.normal_(conv.weight, std=0.5)
+    net.eval()
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(0, 256, shape, dtype=np.uint8) for shape in ((256, 1024, 3), (45, 77, 3))]
+    path = export_onnx(net, tmp_path / "lines.onnx", model_info_for(net, 0.5), parity_frames=frames)
+    assert load_model(path).predict(frames[1]).score.shape == (6, 10)

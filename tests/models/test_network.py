@@ -89,3 +89,21 @@ def test_folding_the_input_normalization_into_the_stem_changes_nothing_the_net_c
     # and it really folded something: the stem now expects raw pixels
     with torch.no_grad():
         assert not torch.allclose(folded(frame.permute(2, 0, 1)[None].float() / 64)[0], want[0][None, None])
+
+
+def test_line_pooling_starts_as_the_identity_and_then_sees_a_faint_line_down_a_column():
+    from fabric_inspect.models.network import LinePool
+
+    torch.manual_seed(0)
+    pool = LinePool(4).eval()
+    x = torch.rand(1, 4, 12, 10)
+    with torch.no_grad():
+        assert torch.equal(pool(x), x)  # zero-initialised: adding it to a trained net changes nothing
+        torch.nn.init.eye_(pool.column.weight[:, :, 0, 0])
+        flat = torch.ones(1, 4, 12, 10)
+        line = flat.clone()
+        line[0, :, 3:9, 6] += 0.3  # a faint vertical line, half the map high
+        out = pool(line) - line
+    # every cell of column 6 gets the column's excess, also where the line itself is not
+    assert torch.allclose(out[0, :, 0, 6], out[0, :, 11, 6]) and float(out[0, 0, 0, 6]) > 0.1
+    assert float(out[0, 0, 0, 2]) <= 0.0  # other columns do not

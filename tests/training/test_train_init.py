@@ -40,3 +40,26 @@ def test_init_from_a_grey_model_into_a_colour_run_is_refused(tmp_path):
     _, path = _checkpoint(tmp_path, color=False)
     with pytest.raises(ModelError, match="greyscale model"):
         init_network(str(path), TrainConfig(**SHAPE), ("a", "b"))
+
+
+def test_init_from_a_checkpoint_without_line_pooling_adds_it_and_computes_the_same_map(tmp_path):
+    import torch
+
+    from fabric_inspect.models.checkpoint import save_checkpoint
+    from fabric_inspect.models.network import DefectNet, NetworkConfig
+    from fabric_inspect.training.config import TrainConfig
+    from fabric_inspect.training.pipeline import init_network
+
+    classes = ("hole", "stain")
+    torch.manual_seed(4)
+    old = DefectNet(NetworkConfig(widths=(4, 4, 8), dilations=(1,), classes=classes)).eval()
+    path = save_checkpoint(
+        tmp_path / "old.pt",
+        {"model": old.state_dict(), "config": old.config.to_dict(), "classes": list(classes)},
+    )
+    net = init_network(str(path), TrainConfig(line_pool=True), classes).eval()
+    assert net.config.line_pool and net.lines is not None
+    x = torch.randn(1, 3, 40, 48)
+    with torch.no_grad():
+        for a, b in zip(old(x), net(x), strict=True):
+            assert torch.equal(a, b)

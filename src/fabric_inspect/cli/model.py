@@ -46,7 +46,9 @@ def train(
     synthetic: Annotated[
         bool, typer.Option("--synthetic", help="Train on synthetic fabric made on the fly.")
     ] = False,
-    preset_name: Annotated[str, typer.Option("--preset", help="Recipe: default|finetune|quick.")] = "default",
+    preset_name: Annotated[
+        str, typer.Option("--preset", help="Recipe: default|lines|finetune|quick|inorm.")
+    ] = "default",
     init: Annotated[
         str | None, typer.Option("--init", help="Start from 'default' (shipped model) or a .pt.")
     ] = None,

@@ -57,6 +57,8 @@ class NetworkConfig:
     # dyed and a low-contrast fabric look alike to the net (inside the graph, like all conversion)
     image_norm: bool = False
     stem: str = "patch4"  # "patch4" | "conv3" (see the module docstring)
+    # row and column context before the last block (LinePool): long thin defects read as lines
+    line_pool: bool = False
 
     def __post_init__(self) -> None:
         if self.stem not in STEMS:
@@ -80,7 +82,7 @@ class NetworkConfig:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "checkpoint") -> NetworkConfig:
-        known = {"color", "widths", "dilations", "classes", "image_norm", "stem"}
+        known = {"color", "widths", "dilations", "classes", "image_norm", "stem", "line_pool"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(
@@ -95,6 +97,7 @@ class NetworkConfig:
                 image_norm=bool(data.get("image_norm", False)),
                 # checkpoints written before the patch4 stem existed have no "stem" key
                 stem=str(data.get("stem", "conv3")),
+                line_pool=bool(data.get("line_pool", False)),
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"{source}: malformed network config ({err})") from None
@@ -129,6 +132,28 @@ class _Residual(nn.Module):
         return x + self.body(x)
 
 
+class LinePool(nn.Module):
+    """Adds to every cell what sets its column and its row apart from the whole map: the mean of the
+    features down each column and along each row, minus their mean over the map, each through a 1x1
+    convolution. A broken end or reed mark raises its column's mean, a broken pick or thick place its
+    row's, however faint each cell is. The convolutions start at zero, so adding it to a trained net
+    changes nothing until it is trained."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.column = nn.Conv2d(channels, channels, 1)
+        self.row = nn.Conv2d(channels, channels, 1)
+        for conv in (self.column, self.row):
+            nn.init.zeros_(conv.weight)
+            nn.init.zeros_(conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        columns = x.mean(dim=2, keepdim=True)  # [N, C, 1, w]
+        rows = x.mean(dim=3, keepdim=True)  # [N, C, h, 1]
+        whole = columns.mean(dim=3, keepdim=True)
+        return torch.relu(x + self.column(columns - whole) + self.row(rows - whole))
+
+
 class DefectNet(nn.Module):
     """Normalized float ``[N, C, H, W]`` -> (defect logit ``[N, 1, h, w]``, class logits ``[N, K, h, w]``)."""
 
@@ -149,6 +174,8 @@ class DefectNet(nn.Module):
             layers = [stem, _separable(w1, w2, stride=2), _separable(w2, w3, stride=2)]
         layers += [_Residual(_separable(w3, w3, dilation=d)) for d in config.dilations]
         self.features = nn.Sequential(*layers)
+        # before the last block, so that block can weigh the line context against the cell's own evidence
+        self.lines = LinePool(w3) if config.line_pool else None
         self.head = nn.Conv2d(w3, 1 + len(config.classes), 1)
         nn.init.constant_(self.head.bias[:1], -4.0)  # defects are rare: start near p = 0.02
 
@@ -158,8 +185,12 @@ class DefectNet(nn.Module):
             x = x * torch.rsqrt(_image_mean(x.square()) + IMAGE_NORM_EPS)
         if self.config.stem == "patch4":
             x = F.pad(x, (0, PATCH_PAD, 0, PATCH_PAD), value=self.pad_value)
-        out = self.head(self.features(x))
+        x = self.features(x) if self.lines is None else self._with_lines(x)
+        out = self.head(x)
         return out[:, :1], out[:, 1:]
+
+    def _with_lines(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features[-1](self.lines(self.features[:-1](x)))
 
 
 def fold_input(net: DefectNet) -> DefectNet:

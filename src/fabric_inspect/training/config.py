@@ -37,6 +37,7 @@ class TrainConfig:
     widths: tuple[int, ...] = (24, 24, 64)
     dilations: tuple[int, ...] = (1, 2, 4, 8)
     image_norm: bool = False
+    line_pool: bool = False  # row and column context (models.network.LinePool)
     # synthetic: low-visibility defects are left out of the training targets (neither defect nor
     # fabric; see training.loss). Validation and every test still count them.
     ignore_low_visibility: bool = True
@@ -90,6 +91,7 @@ class TrainConfig:
             "widths": list(self.widths),
             "dilations": list(self.dilations),
             "image_norm": self.image_norm,
+            "line_pool": self.line_pool,
         }
 
 
@@ -99,6 +101,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # per-image normalization in the graph: synthetic image AUROC 0.73 vs 0.67, but 41 vs 19 ms per
     # 1280x720 frame (docs/model-card.md); not the shipped recipe while speed is the tighter target
     "inorm": {"image_norm": True, "stem": "conv3", "widths": (16, 32, 64), "dilations": (1, 2, 4)},
+    # line pooling added to a trained model (--init default), on larger crops so long defects fit
+    "lines": {"line_pool": True, "crop": 224, "lr": 1e-3, "epochs": 20, "patience": 8},
     "finetune": {"epochs": 12, "steps_per_epoch": 60, "lr": 1e-3, "crop": 256, "patience": 4},
     "quick": {
         "epochs": 3,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ def init_network(init: str | None, config: TrainConfig, classes: tuple[str, ...]
             classes=classes,
             image_norm=config.image_norm,
             stem=config.stem,
+            line_pool=config.line_pool,
         )
     )
     if init is None:
@@ -73,24 +74,21 @@ def init_network(init: str | None, config: TrainConfig, classes: tuple[str, ...]
     if net.config.color != config.color:
         kind = "colour" if net.config.color else "greyscale"
         raise ModelError(f"--init {init}: {path} is a {kind} model; train with the same colour setting")
-    if tuple(net.config.classes) == classes:
+    add_lines = config.line_pool and not net.config.line_pool
+    same_classes = tuple(net.config.classes) == classes
+    if same_classes and not add_lines:
         return net
-    log.info("--init %s: classes differ (%s); class logits start afresh", init, ", ".join(classes))
-    shaped = DefectNet(
-        NetworkConfig(
-            color=net.config.color,
-            widths=net.config.widths,
-            dilations=net.config.dilations,
-            classes=classes,
-            image_norm=net.config.image_norm,
-            stem=net.config.stem,
-        )
-    )
-    weights = {k: v for k, v in net.state_dict().items() if not k.startswith("head.")}
+    if not same_classes:
+        log.info("--init %s: classes differ (%s); class logits start afresh", init, ", ".join(classes))
+    if add_lines:
+        log.info("--init %s: line pooling added (starts at zero: the network computes what it did)", init)
+    shaped = DefectNet(replace(net.config, classes=classes, line_pool=net.config.line_pool or add_lines))
+    weights = {k: v for k, v in net.state_dict().items() if same_classes or not k.startswith("head.")}
     shaped.load_state_dict(weights, strict=False)
-    with torch.no_grad():
-        shaped.head.weight[:1] = net.head.weight[:1]
-        shaped.head.bias[:1] = net.head.bias[:1]
+    if not same_classes:
+        with torch.no_grad():
+            shaped.head.weight[:1] = net.head.weight[:1]
+            shaped.head.bias[:1] = net.head.bias[:1]
     return shaped
 
 
