@@ -20,7 +20,7 @@ PY=${PY:-.venv/bin/python}
 RUNS=${RUNS:-runs}
 RESULTS=${RESULTS:-benchmarks/results}
 STEPS=${STEPS:-a b c}
-EPOCHS=${EPOCHS:-12}
+EPOCHS=${EPOCHS:-20}
 THREADS=${THREADS:-2}
 SYN=${SYN:-$RUNS/syn-test-9999}
 
