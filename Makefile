@@ -42,8 +42,9 @@ lint: $(STAMP_FULL)
 # Retrain the shipped model on synthetic fabric (the recorded recipe).
 model: $(STAMP_FULL)
 	$(VENV)/bin/fabric-inspect train --synthetic --out runs/default --preset default
-	cp runs/default/model.onnx src/fabric_inspect/models/default.onnx
-	cp runs/default/weights.pt src/fabric_inspect/models/default.pt
+	$(VENV)/bin/fabric-inspect train --synthetic --out runs/lines --preset lines --init runs/default/weights.pt
+	cp runs/lines/model.onnx src/fabric_inspect/models/default.onnx
+	cp runs/lines/weights.pt src/fabric_inspect/models/default.pt
 
 bench: $(STAMP_BASE)
 	$(VENV)/bin/fabric-inspect bench --synthetic --sizes 640x480,1280x720,1920x1080 \

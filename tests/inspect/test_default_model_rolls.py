@@ -3,7 +3,7 @@
 Skipped only while src/fabric_inspect/models/default.onnx has not been trained yet.
 
 The recall targets of issue #4 (>= 0.95 on medium/high visibility) are not reached by the shipped
-model yet (issue #3: it finds about a quarter of the synthetic defects). Those assertions are marked
+model yet (issue #3: it finds about a third of the synthetic defects). Those assertions are marked
 xfail with the measured figure; placement, duplicates and false reports are asserted as they stand.
 """
 

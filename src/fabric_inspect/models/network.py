@@ -151,7 +151,10 @@ class LinePool(nn.Module):
         columns = x.mean(dim=2, keepdim=True)  # [N, C, 1, w]
         rows = x.mean(dim=3, keepdim=True)  # [N, C, h, 1]
         whole = columns.mean(dim=3, keepdim=True)
-        return torch.relu(x + self.column(columns - whole) + self.row(rows - whole))
+        # the row term spread along each row by a product with ones (a K=1 MatMul): onnxruntime's
+        # broadcasting Add along the last axis took 1.7 ms at 1280x720, this takes a fraction
+        across = self.row(rows - whole) @ x.new_ones(1, x.shape[3])  # [N, C, h, w]
+        return torch.relu(x + self.column(columns - whole) + across)
 
 
 class DefectNet(nn.Module):
