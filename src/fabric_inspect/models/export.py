@@ -109,6 +109,8 @@ def fold_stem_pad(proto: object) -> None:
     """Move the patch4 stem's zero padding (bottom and right, PATCH_PAD pixels) from its Pad node into
     the stem Conv's `pads`, in place, and drop the nodes that only computed the pad amounts. A graph
     without that Pad -> Conv pair is left as it is; the parity check proves the result either way."""
+    import onnx
+
     graph = proto.graph  # type: ignore[attr-defined]
     nodes = list(graph.node)
     pads = [n for n in nodes if n.op_type == "Pad"]
@@ -125,8 +127,6 @@ def fold_stem_pad(proto: object) -> None:
     kept = [a for a in conv.attribute if a.name not in ("pads", "auto_pad")]
     del conv.attribute[:]
     conv.attribute.extend(kept)
-    import onnx
-
     conv.attribute.append(onnx.helper.make_attribute("pads", [0, 0, PATCH_PAD, PATCH_PAD]))
     graph.node.remove(pad)
     _drop_dead_nodes(graph)

@@ -133,13 +133,16 @@ class EvalTally:
             self.masked_images += 1
             self.predicted_regions += match.predicted
             self.predicted_true += match.predicted_true
+            seen = set()
             for region in match.gt:
                 name = self.class_name(region.class_value)
+                visibility = assign_visibility(region, name, annotations)
+                seen.add(visibility)
                 self.regions.append(
                     {
                         "stem": stem,
                         "class": name,
-                        "visibility": assign_visibility(region, name, annotations),
+                        "visibility": visibility,
                         "bbox": list(region.bbox),
                         "area": region.area,
                         "found": region.found,
@@ -148,7 +151,6 @@ class EvalTally:
             row.update(
                 regions=len(match.gt), found=match.found, false_regions=match.predicted - match.predicted_true
             )
-            seen = [r["visibility"] for r in self.regions[len(self.regions) - len(match.gt) :]]
             known = [v for v in VISIBILITIES if v in seen]
             if known:
                 row["visibility"] = known[-1]  # the most visible of the image's defects

@@ -51,19 +51,9 @@ def init_network(init: str | None, config: TrainConfig, classes: tuple[str, ...]
     When the checkpoint's classes differ from `classes`, the trunk and the defect logit are kept and
     the class logits start afresh (fine-tuning on a mill's own defect names).
     """
-    fresh = DefectNet(
-        NetworkConfig(
-            color=config.color,
-            widths=config.widths,
-            dilations=config.dilations,
-            classes=classes,
-            image_norm=config.image_norm,
-            stem=config.stem,
-            line_pool=config.line_pool,
-        )
-    )
     if init is None:
-        return fresh
+        shape = {**config.network_dict(), "classes": list(classes)}
+        return DefectNet(NetworkConfig.from_dict(shape, source="training config"))
     path = default_weights_path() if init == "default" else Path(init)
     if init == "default" and not path.is_file():
         raise ModelError(
