@@ -84,3 +84,74 @@ def test_bad_options_give_one_line_and_exit_2(setup, tmp_path, args, message):
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not (tmp_path / "a.onnx").exists()
+
+
+def test_roll_calibration_sets_a_video_threshold_that_keeps_its_promise(tmp_path):
+    """Two synthetic defect-free rolls: the pipeline run again at the chosen threshold gives the same
+    reports, within the target per 10 m, and a lower threshold tried on the way gave more."""
+    from fabric_inspect.datasets.roll import RollConfig, write_roll_video
+    from fabric_inspect.inspect.motion import MotionConfig
+    from fabric_inspect.inspect.pipeline import PipelineConfig, run
+    from fabric_inspect.inspect.sinks.bundle import SinkConfig
+    from fabric_inspect.inspect.sources import SourceConfig, open_source
+    from fabric_inspect.inspect.tracker import TrackerConfig
+    from fabric_inspect.models.runtime import default_model_path
+
+    model_path = default_model_path()  # a trained net: its false reports fall as the threshold rises
+    if not model_path.is_file():
+        pytest.skip("the shipped model default.onnx is not there yet (make model)")
+    out = tmp_path / "roll.onnx"
+    args = ["calibrate", "-m", str(model_path), "--roll", "--synthetic", "--size", "160x120", "--fps", "10"]
+    args += ["--speed", "4", "--metres", "2", "--rolls", "2", "--seed", "40", "--target-per-10m", "6"]
+    result = runner.invoke(app, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    model = load_model(out)
+    calibration = model.info.metrics["roll_calibration"]
+    assert model.info.threshold == load_model(model_path).info.threshold  # the image threshold stays
+    assert f"video threshold {model.info.roll_threshold:.4f}" in result.output
+    assert calibration["confirm"] == "3/5" and calibration["reached"], calibration
+    trials = dict(calibration["trials"])
+    assert any(t < model.info.roll_threshold and n > calibration["reports"] for t, n in trials.items())
+    config = PipelineConfig(motion=MotionConfig(px_per_mm=4), tracker=TrackerConfig(k=3, n=5, px_per_mm=4))
+    reports, metres = 0, 0.0
+    for seed in (40, 41):
+        roll = RollConfig(
+            seconds=15,
+            fps=10,
+            width=160,
+            height=120,
+            speed_m_per_min=4,
+            px_per_mm=4,
+            seed=seed,
+            defects_per_m=0,
+        )
+        write_roll_video(roll, tmp_path / f"again{seed}.mp4", progress=False)
+        source = open_source(SourceConfig(str(tmp_path / f"again{seed}.mp4")))
+        summary = run(source, model, config, SinkConfig())  # no --threshold: the model's video threshold
+        reports, metres = reports + summary.defects, metres + summary.roll_length_m
+    assert reports == calibration["reports"]
+    assert metres == pytest.approx(calibration["metres"], abs=0.01)
+    assert 10 * reports / metres <= 6.0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--roll", "--out", "{tmp}/a.onnx"], "exactly one of --video FILE"),
+        (
+            ["--roll", "--video", "{tmp}/none.mp4", "--px-per-mm", "4", "--out", "{tmp}/a.onnx"],
+            "no such file",
+        ),
+        (["--roll", "--video", "{model}", "--out", "{tmp}/a.onnx"], "needs --px-per-mm"),
+        (["--synthetic", "--video", "{model}", "--out", "{tmp}/a.onnx"], "--video is for --roll"),
+        (["--roll", "--synthetic", "--rolls", "0", "--out", "{tmp}/a.onnx"], "--rolls must be in 1..100"),
+        (["--roll", "--synthetic", "--confirm", "3", "--out", "{tmp}/a.onnx"], "--confirm must be K/N"),
+    ],
+)
+def test_bad_roll_options_give_one_line_and_exit_2(setup, tmp_path, args, message):
+    model_path, _ = setup
+    filled = [a.replace("{tmp}", str(tmp_path)).replace("{model}", str(model_path)) for a in args]
+    result = runner.invoke(app, ["calibrate", "--model", str(model_path), *filled])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "a.onnx").exists()

@@ -180,3 +180,23 @@ def test_sigterm_mid_run_finishes_the_video_and_loses_no_event(synth, tiny_model
     while cap.read()[0]:
         played += 1
     assert played == report["frames"]
+
+
+def test_video_inspection_uses_the_models_roll_threshold(spotted, tiny_model_path, tmp_path):
+    """A model whose image threshold only the strongest spots reach (their scores round to 1.0) reports
+    every spot on video when its roll threshold (set by `calibrate --roll`) is the usual one."""
+    from dataclasses import replace
+
+    from fabric_inspect.models.runtime import RuntimeConfig, load_model
+    from fabric_inspect.training.recalibrate import write_info
+
+    roll, video = spotted
+    tiny = load_model(tiny_model_path)
+    strict = replace(tiny.info, threshold=1.0 - 1e-6)
+    counts = {}
+    for name, info in {"strict": strict, "strict+roll": replace(strict, roll_threshold=0.5)}.items():
+        model = load_model(
+            write_info(tiny_model_path, info, tmp_path / f"{name}.onnx"), RuntimeConfig(threads=1)
+        )
+        counts[name] = run(open_source(SourceConfig(str(video))), model, config(), SinkConfig()).defects
+    assert counts["strict"] < len(roll.spots) == counts["strict+roll"]

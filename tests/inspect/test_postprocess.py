@@ -103,3 +103,52 @@ def test_a_frame_full_of_components_keeps_only_the_strongest():
     assert len(found) == 5
     assert [d.score for d in found] == sorted((d.score for d in found), reverse=True)
     assert found[0].bbox == (144, 64, 152, 72)  # the strongest: row 8, column 18
+
+
+def _cells(row_cols: list[tuple[int, int]], value: float = 0.9) -> list[tuple[int, int, float]]:
+    return [(r, c, value) for r, c in row_cols]
+
+
+def test_pieces_of_a_line_across_the_fabric_become_one_defect():
+    # a broken pick lit in pieces along row 4 (gaps of 2 to 6 cells), one piece a row lower (skew)
+    pieces = [(4, c) for c in (0, 1, 2)] + [(4, c) for c in (5, 6, 7, 8)] + [(5, c) for c in range(14, 18)]
+    score, logits = maps(_cells([*pieces, (4, 11)]), shape=(10, 20))
+    (found,) = find_defects(score, logits, np.full(3, 0.5, np.float32), CLASSES, 8, WHOLE)
+    assert found.bbox == (0, 32, 18 * 8, 48)
+    assert found.area_px == 12 * 64
+    unjoined = find_defects(score, logits, np.full(3, 0.5, np.float32), CLASSES, 8, WHOLE, join_lines=False)
+    assert len(unjoined) == 4
+
+
+def test_pieces_of_a_line_along_the_fabric_become_one_defect():
+    pieces = [(r, 9) for r in (0, 1, 2, 3)] + [(r, 9) for r in (6, 7, 8, 9)]
+    score, logits = maps(_cells(pieces), shape=(10, 20))
+    (found,) = find_defects(score, logits, np.full(3, 0.5, np.float32), CLASSES, 8, WHOLE)
+    assert found.bbox == (72, 0, 80, 80)
+
+
+def test_round_defects_on_one_row_stay_separate_and_thick_blobs_do_not_join_a_line():
+    holes = [(2, 2), (2, 3), (3, 2), (3, 3), (2, 12), (2, 13), (3, 12), (3, 13)]
+    # a blob three cells thick beside a line piece on rows 7..9: too thick to be part of the line
+    blob = [(r, c) for r in (6, 7, 8) for c in (1, 2, 3)]
+    line = [(7, c) for c in range(8, 14)]
+    score, logits = maps(_cells(holes + blob + line), shape=(10, 20))
+    found = find_defects(score, logits, np.full(3, 0.5, np.float32), CLASSES, 8, WHOLE)
+    assert sorted(d.bbox for d in found) == [
+        (8, 48, 32, 72),
+        (16, 16, 32, 32),
+        (64, 56, 112, 64),
+        (96, 16, 112, 32),
+    ]
+
+
+def test_a_joined_line_takes_the_class_most_of_its_cells_vote_for():
+    score = np.zeros((10, 20), np.float32)
+    logits = np.zeros((3, 10, 20), np.float32)
+    score[4, 0:6] = 0.9
+    score[4, 10:12] = 0.95
+    logits[2, 4, 0:6] = 5.0  # knot on six cells
+    logits[1, 4, 10:12] = 5.0  # stain on two, the highest score
+    (found,) = find_defects(score, logits, np.full(3, 0.5, np.float32), CLASSES, 8, WHOLE)
+    assert found.class_name == "knot"
+    assert found.score == pytest.approx(0.95)

@@ -38,6 +38,7 @@ def test_props_round_trip():
         ({"classes": ()}, "no classes"),
         ({"stride": 0}, "stride"),
         ({"threshold": 1.5}, "threshold"),
+        ({"roll_threshold": 0.0}, "roll_threshold"),
     ],
 )
 def test_invalid_metadata_is_rejected_with_the_field_named(overrides, message):
@@ -55,3 +56,17 @@ def test_missing_key_is_named():
     del props["stride"]
     with pytest.raises(ModelError, match="'stride' is missing"):
         ModelInfo.from_props(props)
+
+
+def test_roll_threshold_round_trips_and_is_absent_from_models_without_one():
+    info = _info(roll_threshold=0.31)
+    assert ModelInfo.from_props(info.to_props()) == info
+    assert "roll_threshold" not in _info().to_props()
+    assert ModelInfo.from_props(_info().to_props()).roll_threshold is None
+
+
+def test_video_uses_the_roll_threshold_and_still_images_the_image_threshold():
+    info = _info(threshold=0.9, roll_threshold=0.4)
+    assert info.operating_threshold(video=True) == 0.4
+    assert info.operating_threshold(video=False) == 0.9
+    assert _info(threshold=0.9).operating_threshold(video=True) == 0.9

@@ -109,7 +109,7 @@ def ours_step(model, clip: Clip) -> Callable[[np.ndarray], object]:  # model: On
     config = pipeline_config_for(clip)
     geometry = frame_geometry(config.preprocess, clip.width, clip.height)
     info = model.info
-    thresholds = config.postprocess.resolved(info.classes, info.threshold)
+    thresholds = config.postprocess.resolved(info.classes, info.operating_threshold(video=True))
     post = config.postprocess
 
     def step(image: np.ndarray) -> object:

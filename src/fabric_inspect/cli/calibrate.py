@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fabric_inspect.cli._common import handles_errors
 from fabric_inspect.errors import ConfigError, InputError
 
+if TYPE_CHECKING:
+    from fabric_inspect.training.roll_calibrate import RollTrial
+
 
 def register(app: typer.Typer) -> None:
     app.command(
         help=(
             "Re-set a model's threshold to a target false-alarm rate on defect-free images (a folder of "
-            "good fabric, or synthetic frames at the camera's size) and write the recalibrated model."
+            "good fabric, or synthetic frames at the camera's size) and write the recalibrated model. "
+            "With --roll, set its video threshold instead: the lowest at which the whole pipeline "
+            "reports at most --target-per-10m defects per 10 m of defect-free fabric (--video "
+            "recordings of good fabric, or a --synthetic roll)."
         )
     )(calibrate)
 
@@ -47,14 +53,57 @@ def calibrate(
     target_far: Annotated[
         float, typer.Option("--target-far", help="False-alarm rate on defect-free images.")
     ] = 0.01,
+    roll: Annotated[
+        bool, typer.Option("--roll", help="Set the video threshold on a defect-free roll (see above).")
+    ] = False,
+    video: Annotated[
+        list[Path], typer.Option("--video", help="--roll: recording of defect-free fabric (repeatable).")
+    ] = [],  # noqa: B006 (typer needs a list default)
+    metres: Annotated[
+        float, typer.Option("--metres", help="--roll --synthetic: metres of fabric in all.")
+    ] = 20.0,
+    rolls: Annotated[
+        int, typer.Option("--rolls", help="--roll --synthetic: rolls (fabrics) the metres are spread over.")
+    ] = 1,
+    fps: Annotated[float, typer.Option("--fps", help="--roll --synthetic: frames per second.")] = 30.0,
+    speed: Annotated[
+        float | None, typer.Option("--speed", help="--roll: fabric speed in m/min (synthetic: 20).")
+    ] = None,
+    px_per_mm: Annotated[
+        float | None,
+        typer.Option("--px-per-mm", help="--roll: image pixels per mm of fabric (synthetic: 4)."),
+    ] = None,
+    confirm: Annotated[str, typer.Option("--confirm", help="--roll: K/N, as `run` is given it.")] = "3/5",
+    target_per_10m: Annotated[
+        float, typer.Option("--target-per-10m", help="--roll: false reports allowed per 10 m.")
+    ] = 0.5,
 ) -> None:
     from fabric_inspect.models.runtime import load_model
     from fabric_inspect.training.recalibrate import recalibrate
 
-    if (data is None) == (not synthetic):
-        raise ConfigError("give exactly one of --data DIR or --synthetic")
     if out.suffix != ".onnx":
         raise ConfigError(f"--out {out} must end in .onnx")
+    if roll:
+        _calibrate_roll(
+            out,
+            model,
+            video,
+            synthetic,
+            size,
+            metres,
+            rolls,
+            fps,
+            speed,
+            px_per_mm,
+            confirm,
+            target_per_10m,
+            seed,
+        )
+        return
+    if video:
+        raise ConfigError("--video is for --roll (the video threshold); give --roll too")
+    if (data is None) == (not synthetic):
+        raise ConfigError("give exactly one of --data DIR or --synthetic")
     if not 0.0 < target_far < 1.0:
         raise ConfigError(f"--target-far must be in (0, 1), got {target_far}")
     onnx_model = load_model(model)
@@ -86,3 +135,115 @@ def _defect_free(data: Path, fmt: str) -> tuple[list, str]:
     if not free:
         raise InputError(f"{data} has no defect-free images to calibrate on")
     return [read_image(s) for s in free], f"{len(free)} defect-free images of {data}"
+
+
+def _calibrate_roll(
+    out: Path,
+    model: Path | None,
+    videos: list[Path],
+    synthetic: bool,
+    size: str,
+    metres: float,
+    rolls: int,
+    fps: float,
+    speed: float | None,
+    px_per_mm: float | None,
+    confirm: str,
+    target_per_10m: float,
+    seed: int,
+) -> None:
+    import tempfile
+
+    from fabric_inspect.cli.run import parse_confirm
+    from fabric_inspect.inspect.motion import MotionConfig
+    from fabric_inspect.inspect.pipeline import PipelineConfig
+    from fabric_inspect.inspect.tracker import TrackerConfig
+    from fabric_inspect.models.runtime import load_model
+    from fabric_inspect.training.roll_calibrate import calibrate_roll
+
+    if bool(videos) == synthetic:
+        raise ConfigError("--roll needs exactly one of --video FILE (repeatable) or --synthetic")
+    for path in videos:
+        if not path.is_file():
+            raise InputError(f"--video {path}: no such file")
+    if not synthetic and px_per_mm is None:
+        raise ConfigError("--roll --video needs --px-per-mm: false reports are counted per metre of fabric")
+    if target_per_10m < 0:
+        raise ConfigError(f"--target-per-10m must be >= 0, got {target_per_10m}")
+    k, n = parse_confirm(confirm)
+    onnx_model = load_model(model)
+    with tempfile.TemporaryDirectory(prefix="fabric-roll-") as tmp:
+        if synthetic:
+            videos, described, ppm = _synthetic_roll(
+                Path(tmp), size, metres, rolls, fps, speed, px_per_mm, seed, onnx_model.info.channels == 1
+            )
+            speed_hint = None
+        else:
+            ppm = float(px_per_mm)  # type: ignore[arg-type]
+            described = ", ".join(str(v) for v in videos)
+            speed_hint = speed
+        config = PipelineConfig(
+            motion=MotionConfig(speed_m_per_min=speed_hint, px_per_mm=ppm),
+            tracker=TrackerConfig(k=k, n=n, px_per_mm=ppm),
+        )
+        typer.echo(f"searching the video threshold on {described} (one pipeline run per trial):")
+        result = calibrate_roll(onnx_model, videos, config, out, target_per_10m, described, _echo_trial)
+    chosen = result.chosen
+    verdict = "" if result.reached else f"; the target of {target_per_10m} per 10 m was NOT reached"
+    typer.echo(
+        f"{out}: video threshold {result.threshold:.4f} (image threshold {result.image_threshold:.4f}) on "
+        f"{chosen.metres:.1f} m of defect-free fabric ({described}), confirm {k}/{n}: "
+        f"{chosen.per_10m:.2f} false reports per 10 m{verdict}"
+    )
+
+
+def _echo_trial(trial: RollTrial) -> None:
+    typer.echo(
+        f"  threshold {trial.threshold:.4f}: {trial.reports} reports on {trial.metres:.1f} m "
+        f"({trial.per_10m:.2f} per 10 m)"
+    )
+
+
+def _synthetic_roll(
+    folder: Path,
+    size: str,
+    metres: float,
+    rolls: int,
+    fps: float,
+    speed: float | None,
+    px_per_mm: float | None,
+    seed: int,
+    grey: bool,
+) -> tuple[list[Path], str, float]:
+    from fabric_inspect.datasets.roll import RollConfig, write_roll_video
+
+    height, width = parse_size(size)
+    speed = 20.0 if speed is None else speed
+    ppm = 4.0 if px_per_mm is None else px_per_mm
+    if not 1.0 <= metres <= 1000.0:
+        raise ConfigError(f"--metres must be in 1..1000, got {metres}")
+    if speed <= 0:
+        raise ConfigError(f"--speed must be > 0 m/min for a synthetic roll, got {speed}")
+    if not 1 <= rolls <= 100:
+        raise ConfigError(f"--rolls must be in 1..100, got {rolls}")
+    videos = []
+    for i in range(rolls):
+        config = RollConfig(
+            seconds=metres / rolls / speed * 60.0,
+            fps=fps,
+            width=width,
+            height=height,
+            speed_m_per_min=speed,
+            px_per_mm=ppm,
+            seed=seed + i,
+            defects_per_m=0.0,
+            grey=grey,
+        )
+        videos.append(folder / f"defect-free-{i}.mp4")
+        write_roll_video(config, videos[-1])
+    seeds = f"seed {seed}" if rolls == 1 else f"seeds {seed}..{seed + rolls - 1}"
+    described = (
+        f"{rolls} synthetic defect-free roll(s), {width}x{height} at {fps:g} fps, {speed:g} m/min, "
+        f"{ppm:g} px/mm, {seeds}"
+    )
+    return videos, described, ppm

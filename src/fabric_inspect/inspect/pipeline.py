@@ -90,7 +90,8 @@ class _Stages:
     def __init__(self, model: OnnxModel, config: PipelineConfig, fps: float) -> None:
         self.model = model
         self.config = config
-        self.thresholds = config.postprocess.resolved(model.info.classes, model.info.threshold)
+        calibrated = model.info.operating_threshold(video=not config.independent_frames)
+        self.thresholds = config.postprocess.resolved(model.info.classes, calibrated)
         self.motion = MotionEstimator(config.motion, fps)
         roi = config.preprocess.roi
         self.tracker = Tracker(config.tracker, x_origin_px=roi[0] if roi else 0.0)
@@ -136,6 +137,7 @@ class _Stages:
             geometry,
             self.config.postprocess.min_cells,
             self.config.postprocess.max_defects,
+            self.config.postprocess.join_lines,
         )
         self.heat = (prediction.score, geometry)
         t = _lap(times, "postprocess", t)

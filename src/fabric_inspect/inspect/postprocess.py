@@ -1,6 +1,13 @@
 """Score map -> defects: threshold, connected components, class by logits, box in frame pixels.
 
 Works on the model's small map (frame / stride), and only on the cells above threshold.
+
+Line joining: a broken pick or thick place runs the full width of the fabric, a broken end or reed
+mark along it, and the map rarely lights up every cell of such a line; its pieces would be reported
+as several defects at one roll position. So components on one row band (or one column band) that are
+at most `LINE_CELLS` cells thick are joined into one defect when at least one of them is a line
+piece (`LINE_ASPECT` times longer than thick). Round defects (holes, knots, stains) never join each
+other: a pair joins only through a line piece.
 """
 
 from __future__ import annotations
@@ -16,6 +23,10 @@ from fabric_inspect.inspect.preprocess import Geometry
 
 log = logging.getLogger(__name__)
 
+LINE_CELLS = 2  # a line piece is at most this many map cells thick
+LINE_ASPECT = 3  # ... and at least this many times longer than thick
+MAX_JOIN = 256  # components per frame beyond which lines are not joined (a saturated frame)
+
 
 @dataclass(frozen=True, slots=True)
 class PostprocessConfig:
@@ -25,6 +36,7 @@ class PostprocessConfig:
     class_thresholds: dict[str, float] = field(default_factory=dict)
     min_cells: int = 1  # smallest component, in score-map cells
     max_defects: int = 64  # per frame, strongest first
+    join_lines: bool = True  # pieces of one line across (or along) the fabric become one defect
 
     def __post_init__(self) -> None:
         values = dict(self.class_thresholds)
@@ -77,6 +89,7 @@ def find_defects(
     geometry: Geometry,
     min_cells: int = 1,
     max_defects: int = 64,
+    join_lines: bool = True,
 ) -> list[Detection]:
     """Components of `score >= threshold` on the map (one threshold per class), strongest first.
 
@@ -99,15 +112,70 @@ def find_defects(
     best = np.zeros(count, dtype=np.float32)
     np.maximum.at(best, owner, score.ravel()[cells])
     logits = class_logits.reshape(len(classes), -1)[:, cells]
-    kinds = np.stack([np.bincount(owner, weights=row, minlength=count) for row in logits]).argmax(axis=0)
+    votes = np.stack([np.bincount(owner, weights=row, minlength=count) for row in logits])  # [K, count]
+    kinds = votes.argmax(axis=0)
     keep = np.flatnonzero((best >= thresholds[kinds]) & (stats[:, cv2.CC_STAT_AREA] >= min_cells))
     keep = keep[keep > 0]  # label 0 is the background
+    boxes = stats[:, :5].astype(np.int64)  # left, top, width, height, area
+    if join_lines and 1 < keep.size <= MAX_JOIN:
+        keep, boxes, best, kinds = _join(keep, boxes, best, votes)
     if keep.size > max_defects:
         log.debug("%d defects in one frame; kept the %d strongest", keep.size, max_defects)
         keep = keep[np.argsort(-best[keep], kind="stable")[:max_defects]]
     else:
         keep = keep[np.argsort(-best[keep], kind="stable")]
-    return [_detection(stats[i], classes[int(kinds[i])], float(best[i]), stride, geometry) for i in keep]
+    return [_detection(boxes[i], classes[int(kinds[i])], float(best[i]), stride, geometry) for i in keep]
+
+
+def line_pairs(boxes: np.ndarray) -> np.ndarray:
+    """[n, n] bool: which components (rows of left, top, width, height) join as pieces of one line."""
+    left, top, width, height = (boxes[:, i] for i in range(4))
+    right, bottom = left + width, top + height
+
+    def along(lo: np.ndarray, hi: np.ndarray, thick: np.ndarray, long: np.ndarray) -> np.ndarray:
+        thin = thick <= LINE_CELLS
+        piece = thin & (long >= LINE_ASPECT * thick)
+        # the bands share or touch a row (column): a slightly skewed line steps by one cell
+        overlap = (lo[:, None] <= hi[None, :]) & (lo[None, :] <= hi[:, None])
+        return overlap & thin[:, None] & thin[None, :] & (piece[:, None] | piece[None, :])
+
+    return along(top, bottom, height, width) | along(left, right, width, height)  # rows | columns
+
+
+def _join(
+    keep: np.ndarray, boxes: np.ndarray, best: np.ndarray, votes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Join line pieces among the `keep` components: each group becomes its first member, with the
+    union box, the summed area, the best score and the class of the summed logits."""
+    parent = list(range(keep.size))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in zip(*np.nonzero(np.triu(line_pairs(boxes[keep]), 1)), strict=True):
+        ra, rb = root(int(a)), root(int(b))
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = {}
+    for i in range(keep.size):
+        groups.setdefault(root(i), []).append(int(keep[i]))
+    if len(groups) == keep.size:
+        return keep, boxes, best, votes.argmax(axis=0)
+    boxes, best, votes = boxes.copy(), best.copy(), votes.copy()
+    for members in groups.values():
+        first, rest = members[0], members[1:]
+        if not rest:
+            continue
+        b = boxes[members]
+        x0, y0 = b[:, 0].min(), b[:, 1].min()
+        x1, y1 = (b[:, 0] + b[:, 2]).max(), (b[:, 1] + b[:, 3]).max()
+        boxes[first] = (x0, y0, x1 - x0, y1 - y0, b[:, 4].sum())
+        best[first] = best[members].max()
+        votes[:, first] = votes[:, members].sum(axis=1)
+    return np.array([m[0] for m in groups.values()]), boxes, best, votes.argmax(axis=0)
 
 
 def _detection(stat: np.ndarray, class_name: str, score: float, stride: int, geometry: Geometry) -> Detection:

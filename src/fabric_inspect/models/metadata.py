@@ -42,6 +42,9 @@ class ModelInfo:
     threshold: float
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
+    # video threshold: set on a defect-free roll through the tracker's K-of-N confirmation
+    # (`fabric-inspect calibrate --roll`); video inspection uses it, still images use `threshold`
+    roll_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.input_layout not in LAYOUTS:
@@ -56,6 +59,12 @@ class ModelInfo:
             raise ModelError(f"model stride must be >= 1, got {self.stride}")
         if not 0.0 < self.threshold < 1.0:
             raise ModelError(f"model threshold must be in (0, 1), got {self.threshold}")
+        if self.roll_threshold is not None and not 0.0 < self.roll_threshold < 1.0:
+            raise ModelError(f"model roll_threshold must be in (0, 1), got {self.roll_threshold}")
+
+    def operating_threshold(self, video: bool) -> float:
+        """The calibrated threshold for video (confirmed over K of N frames) or for single images."""
+        return self.roll_threshold if video and self.roll_threshold is not None else self.threshold
 
     @property
     def channels(self) -> int:
@@ -74,7 +83,7 @@ class ModelInfo:
             "threshold": repr(float(self.threshold)),
             "training": json.dumps(self.training, sort_keys=True),
             "metrics": json.dumps(self.metrics, sort_keys=True),
-        }
+        } | ({} if self.roll_threshold is None else {"roll_threshold": repr(float(self.roll_threshold))})
 
     @classmethod
     def from_props(cls, props: dict[str, str], source: str = "model") -> ModelInfo:
@@ -96,6 +105,7 @@ class ModelInfo:
                 threshold=float(props["threshold"]),
                 training=json.loads(props.get("training", "{}")),
                 metrics=json.loads(props.get("metrics", "{}")),
+                roll_threshold=float(props["roll_threshold"]) if "roll_threshold" in props else None,
             )
         except KeyError as err:
             raise ModelError(f"{source}: metadata key {err.args[0]!r} is missing") from None

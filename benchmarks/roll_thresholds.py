@@ -1,0 +1,112 @@
+"""Defects found and false reports on synthetic rolls at several thresholds, through the whole pipeline.
+
+Run by hand:
+
+    .venv/bin/python benchmarks/roll_thresholds.py --camera small --thresholds 0.43,0.5,0.6,0.895
+    .venv/bin/python benchmarks/roll_thresholds.py --camera demo --thresholds 0.853,0.895
+
+`small` is the geometry of tests/inspect/test_default_model_rolls.py (320x240, 10 fps, 4 px/mm: two
+3 m rolls with 10 defects per metre at 6 m/min, seeds 11 and 31, and four 10 m defect-free rolls at
+12 m/min, seeds 12 and 21..23); `demo` that of `make demo` (1280x720, 30 fps, 20 m/min: three 6.7 m
+rolls, seeds 7..9, and a 10 m defect-free roll, seed 12). Each roll is scored with
+`inspect.roll_score.score_roll` on medium/high visibility (found, duplicates, false reports).
+Writes benchmarks/results/roll_thresholds_<camera>.json. --model defaults to the shipped model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from fabric_inspect.datasets.roll import RollConfig, write_roll_video
+from fabric_inspect.inspect.motion import MotionConfig
+from fabric_inspect.inspect.pipeline import PipelineConfig, run
+from fabric_inspect.inspect.postprocess import PostprocessConfig
+from fabric_inspect.inspect.roll_score import score_roll
+from fabric_inspect.inspect.sinks.bundle import SinkConfig
+from fabric_inspect.inspect.sources import SourceConfig, open_source
+from fabric_inspect.inspect.tracker import TrackerConfig
+from fabric_inspect.models.runtime import load_model
+
+RESULTS = Path(__file__).parent / "results"
+PX_PER_MM = 4.0
+
+
+def rolls(camera: str) -> dict[str, RollConfig]:
+    if camera == "small":
+        small = dict(fps=10, width=320, height=240, px_per_mm=PX_PER_MM)
+        found = {f"defects-{s}": RollConfig(seconds=30, speed_m_per_min=6, seed=s, defects_per_m=10, **small)
+                 for s in (11, 31)}  # fmt: skip
+        clean = {f"clean-{s}": RollConfig(seconds=50, speed_m_per_min=12, seed=s, defects_per_m=0, **small)
+                 for s in (12, 21, 22, 23)}  # fmt: skip
+        return found | clean
+    found = {f"defects-{s}": RollConfig(seconds=20, seed=s) for s in (7, 8, 9)}
+    return found | {"clean-12": RollConfig(seconds=30, seed=12, defects_per_m=0)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--camera", choices=("small", "demo"), default="small")
+    parser.add_argument("--thresholds", default="0.5,0.6,0.895")
+    parser.add_argument("--model", type=Path, default=None)
+    args = parser.parse_args()
+    model = load_model(args.model)
+    thresholds = [float(t) for t in args.thresholds.split(",")]
+    config = PipelineConfig(
+        motion=MotionConfig(px_per_mm=PX_PER_MM), tracker=TrackerConfig(k=3, n=5, px_per_mm=PX_PER_MM)
+    )
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        truths = {
+            name: write_roll_video(roll, folder / f"{name}.mp4", progress=False)
+            for name, roll in rolls(args.camera).items()
+        }
+        for threshold in thresholds:
+            at = PipelineConfig(
+                postprocess=PostprocessConfig(threshold=threshold),
+                motion=config.motion,
+                tracker=config.tracker,
+            )
+            row = {"threshold": threshold, "rolls": {}}
+            for name, truth in truths.items():
+                events_path = folder / f"{name}.jsonl"
+                summary = run(
+                    open_source(SourceConfig(str(folder / f"{name}.mp4"))),
+                    model,
+                    at,
+                    SinkConfig(events=events_path),
+                )
+                events = [json.loads(line) for line in events_path.read_text().splitlines()]
+                score = score_roll(events, truth, visibilities=("medium", "high"))
+                row["rolls"][name] = {
+                    "metres": round(summary.roll_length_m, 2),
+                    "truths": score.truths,
+                    "found": score.found,
+                    "duplicates": score.duplicates,
+                    "false_reports": score.false_reports,
+                }
+            results.append(row)
+            parts = [
+                f"{n}: {r['found']}/{r['truths']} dup {r['duplicates']} false {r['false_reports']}"
+                for n, r in row["rolls"].items()
+            ]
+            print(threshold, "  ".join(parts), flush=True)
+    out = RESULTS / f"roll_thresholds_{args.camera}.json"
+    document = {
+        "model": str(model.path),
+        "image_threshold": model.info.threshold,
+        "roll_threshold": model.info.roll_threshold,
+        "confirm": "3/5",
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "results": results,
+    }
+    out.write_text(json.dumps(document, indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
