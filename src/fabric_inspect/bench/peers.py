@@ -163,6 +163,8 @@ class PeerModel:
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # the same thread settings as our model (models.runtime.RuntimeConfig): no busy-waiting
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(
                 str(peer.path), sess_options=options, providers=["CPUExecutionProvider"]
