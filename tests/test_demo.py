@@ -27,6 +27,13 @@ def test_the_demo_writes_every_output_and_prints_the_grade(tmp_path):
     assert summary["frames"] == truth["frames"] == 60
     events = (out / "events.jsonl").read_text().splitlines()
     assert len(events) == summary["defects"]
+    from fabric_inspect.inspect.roll_score import score_roll
+
+    score = score_roll([json.loads(line) for line in events], truth)
+    assert (
+        f"reported {len(events)} defects: {score.found} of the {score.truths} on the synthetic roll found, "
+        f"{score.duplicates} reported twice, {score.false_reports} false"
+    ) in result.output
 
     video = cv2.VideoCapture(str(out / "annotated.mp4"))
     assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == truth["frames"]

@@ -6,6 +6,7 @@ newcomer sees is what a mill gets. Base install only: no torch.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,9 +46,12 @@ class DemoResult:
     report_line: str
     grade: str
     defects_reported: int
-    defects_on_roll: int
     frames: int
     fps: float
+    defects_found: int  # defects of the roll that passed the camera and were reported (roll_score)
+    defects_in_view: int
+    duplicates: int  # extra reports of a defect already reported
+    false_reports: int  # reports that match no defect of the roll
 
 
 def run_demo(config: DemoConfig, progress: bool = True) -> DemoResult:
@@ -56,6 +60,7 @@ def run_demo(config: DemoConfig, progress: bool = True) -> DemoResult:
     from fabric_inspect.inspect.motion import MotionConfig
     from fabric_inspect.inspect.pipeline import PipelineConfig
     from fabric_inspect.inspect.pipeline import run as run_pipeline
+    from fabric_inspect.inspect.roll_score import score_roll
     from fabric_inspect.inspect.sinks.bundle import SinkConfig
     from fabric_inspect.inspect.sources import SourceConfig, open_source
     from fabric_inspect.inspect.tracker import TrackerConfig
@@ -89,6 +94,8 @@ def run_demo(config: DemoConfig, progress: bool = True) -> DemoResult:
     source = open_source(SourceConfig(str(roll_video)))
     summary = run_pipeline(source, model, pipeline, sinks)
     summary.write(sinks.summary)
+    events = [json.loads(line) for line in sinks.events.read_text().splitlines() if line.strip()]
+    score = score_roll(events, truth)
 
     # The camera sees the whole cuttable width, which the run recorded with the roll.
     report = write_report(database, config.roll_id, out / "report.html", ReportConfig())
@@ -104,9 +111,12 @@ def run_demo(config: DemoConfig, progress: bool = True) -> DemoResult:
         report_line=report.line(),
         grade=report.grade,
         defects_reported=summary.defects,
-        defects_on_roll=len(truth["defects"]),
         frames=summary.frames,
         fps=summary.fps,
+        defects_found=score.found,
+        defects_in_view=score.truths,
+        duplicates=score.duplicates,
+        false_reports=score.false_reports,
     )
 
 
@@ -122,7 +132,8 @@ def describe(result: DemoResult) -> list[str]:
         f"report          {result.report}  (open in a browser; print to PDF)",
         "",
         f"inspected {result.frames} frames at {result.fps:.0f} fps; reported {result.defects_reported} "
-        f"defects (the synthetic roll has {result.defects_on_roll})",
+        f"defects: {result.defects_found} of the {result.defects_in_view} on the synthetic roll found, "
+        f"{result.duplicates} reported twice, {result.false_reports} false",
         result.report_line,
         f"grade: {result.grade}",
     ]

@@ -6,8 +6,9 @@ Line joining: a broken pick or thick place runs the full width of the fabric, a 
 mark along it, and the map rarely lights up every cell of such a line; its pieces would be reported
 as several defects at one roll position. So components on one row band (or one column band) that are
 at most `LINE_CELLS` cells thick are joined into one defect when at least one of them is a line
-piece (`LINE_ASPECT` times longer than thick). Round defects (holes, knots, stains) never join each
-other: a pair joins only through a line piece.
+piece (`LINE_ASPECT` times longer than thick), or when both run along the band and are at most
+`LINE_GAP` cells apart (a line just entering the view is no piece yet). Round defects (holes, knots,
+stains) never join each other.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 LINE_CELLS = 2  # a line piece is at most this many map cells thick
 LINE_ASPECT = 3  # ... and at least this many times longer than thick
+LINE_GAP = 2  # thin bits on one band this few cells apart join even when neither is a piece yet
 MAX_JOIN = 256  # components per frame beyond which lines are not joined (a saturated frame)
 
 
@@ -132,14 +134,27 @@ def line_pairs(boxes: np.ndarray) -> np.ndarray:
     left, top, width, height = (boxes[:, i] for i in range(4))
     right, bottom = left + width, top + height
 
-    def along(lo: np.ndarray, hi: np.ndarray, thick: np.ndarray, long: np.ndarray) -> np.ndarray:
+    def along(
+        lo: np.ndarray,
+        hi: np.ndarray,
+        start: np.ndarray,
+        end: np.ndarray,
+        thick: np.ndarray,
+        long: np.ndarray,
+    ) -> np.ndarray:
         thin = thick <= LINE_CELLS
         piece = thin & (long >= LINE_ASPECT * thick)
         # the bands share or touch a row (column): a slightly skewed line steps by one cell
         overlap = (lo[:, None] <= hi[None, :]) & (lo[None, :] <= hi[:, None])
-        return overlap & thin[:, None] & thin[None, :] & (piece[:, None] | piece[None, :])
+        gap = np.maximum(start[:, None] - end[None, :], start[None, :] - end[:, None])
+        # a line piece joins its band whatever the gap; two short bits that both run along the band
+        # join when nearly touching (a line just entering the view is no piece yet)
+        bit = thin & (long > thick)
+        linked = piece[:, None] | piece[None, :] | ((gap <= LINE_GAP) & bit[:, None] & bit[None, :])
+        return overlap & thin[:, None] & thin[None, :] & linked
 
-    return along(top, bottom, height, width) | along(left, right, width, height)  # rows | columns
+    rows = along(top, bottom, left, right, height, width)
+    return rows | along(left, right, top, bottom, width, height)  # rows | columns
 
 
 def _join(
