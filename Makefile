@@ -43,8 +43,11 @@ lint: $(STAMP_FULL)
 model: $(STAMP_FULL)
 	$(VENV)/bin/fabric-inspect train --synthetic --out runs/default --preset default
 	$(VENV)/bin/fabric-inspect train --synthetic --out runs/lines --preset lines --init runs/default/weights.pt
-	cp runs/lines/model.onnx src/fabric_inspect/models/default.onnx
-	cp runs/lines/weights.pt src/fabric_inspect/models/default.pt
+	$(VENV)/bin/fabric-inspect train --synthetic --out runs/small --preset small --init runs/lines/weights.pt
+	$(VENV)/bin/fabric-inspect train --synthetic --out runs/small2 --preset small --epochs 24 --patience 99 \
+		--init runs/small/last.pt
+	cp runs/small2/model.onnx src/fabric_inspect/models/default.onnx
+	cp runs/small2/weights.pt src/fabric_inspect/models/default.pt
 
 bench: $(STAMP_BASE)
 	$(VENV)/bin/fabric-inspect bench --synthetic --sizes 640x480,1280x720,1920x1080 \

@@ -31,6 +31,7 @@ def _fail(args: list[str]) -> str:
         (["train", "--data", "{tmp}/nowhere", "--out", "{tmp}/run"], "is not a folder"),
         (["train", "--synthetic", "--epochs", "0", "--out", "{tmp}/run"], "--epochs must be at least 1"),
         (["train", "--synthetic", "--crop", "100", "--out", "{tmp}/run"], "--crop must be a multiple of 8"),
+        (["train", "--synthetic", "--patience", "0", "--out", "{tmp}/run"], "--patience must be at least 1"),
         (["train", "--synthetic", "--preset", "defualt", "--out", "{tmp}/run"], "did you mean 'default'"),
         (["train", "--synthetic", "--init", "{tmp}/missing.pt", "--out", "{tmp}/run"], "--init"),
         (["train", "--synthetic", "--resume", "--out", "{tmp}/run"], "last.pt does not exist"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from fabric_inspect.training.data import _image_label, to_batch
@@ -84,3 +85,30 @@ def test_a_hot_map_on_an_ignored_defect_costs_nothing():
     hot_elsewhere = cold.clone()
     hot_elsewhere[0, 0, 1, 1] = 6.0  # fires on plain fabric: that still costs
     assert defect_loss(hot_elsewhere, logits, batch)["loss"] > defect_loss(cold, logits, batch)["loss"] + 0.5
+
+
+def test_small_defects_are_weighted_up_to_the_boost_and_large_ones_and_fabric_stay_at_one():
+    from fabric_inspect.training.loss import SMALL_DEFECT_CELLS, small_defect_weights
+
+    target = torch.zeros(1, 6, 20)
+    target[0, 0, 0] = 1.0  # one cell
+    target[0, 3, 5:7] = 1.0  # two cells
+    target[0, 5, :] = 1.0  # a full-width line, 20 cells
+    weights = small_defect_weights(target, boost=6.0)
+    assert weights[0, 0, 0] == 6.0  # 8 / 1 = 8, held at the boost
+    assert weights[0, 3, 5] == weights[0, 3, 6] == SMALL_DEFECT_CELLS / 2
+    assert (weights[0, 5] == 1.0).all() and weights[0, 1:3].eq(1.0).all()
+    assert small_defect_weights(target, boost=1.0).eq(1.0).all()
+
+
+def test_the_boost_makes_a_missed_small_defect_cost_more_than_a_missed_large_one():
+    masks = torch.zeros(1, 64, 64, dtype=torch.uint8)
+    masks[0, 0:8, 0:8] = 4  # one cell of defect
+    masks[0, 40:48, :] = 2  # a full row of cells
+    batch = to_batch([torch.zeros(64, 64, 3, dtype=torch.uint8).numpy()], [masks[0].numpy()], [True], [4])
+    logit = torch.full((1, 1, 8, 8), -4.0)  # the map misses everything
+    class_logits = torch.zeros(1, 9, 8, 8)
+    plain = defect_loss(logit, class_logits, batch)["focal"]
+    boosted = defect_loss(logit, class_logits, batch, small_defect_boost=4.0)["focal"]
+    # nine missed defect cells: 1 small (weight 4 instead of 1) + 8 of the row (weight 1)
+    assert float(boosted / plain) == pytest.approx((4 + 8) / 9, rel=0.02)

@@ -47,7 +47,7 @@ def train(
         bool, typer.Option("--synthetic", help="Train on synthetic fabric made on the fly.")
     ] = False,
     preset_name: Annotated[
-        str, typer.Option("--preset", help="Recipe: default|lines|finetune|quick|inorm.")
+        str, typer.Option("--preset", help="Recipe: default|lines|small|finetune|quick|inorm.")
     ] = "default",
     init: Annotated[
         str | None, typer.Option("--init", help="Start from 'default' (shipped model) or a .pt.")
@@ -61,6 +61,10 @@ def train(
         int | None, typer.Option("--crop", help="Training crop side in pixels (multiple of 8).")
     ] = None,
     lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
+    patience: Annotated[
+        int | None,
+        typer.Option("--patience", help="Stop after this many epochs without a better validation."),
+    ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Random seed (split, crops, synthetic images).")
     ] = None,
@@ -91,6 +95,7 @@ def train(
         batch_size=batch_size,
         crop=crop,
         lr=lr,
+        patience=patience,
         seed=seed,
         threads=threads,
         color=False if grey else None,

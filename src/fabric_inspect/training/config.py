@@ -41,18 +41,25 @@ class TrainConfig:
     # synthetic: low-visibility defects are left out of the training targets (neither defect nor
     # fabric; see training.loss). Validation and every test still count them.
     ignore_low_visibility: bool = True
+    # cells of a defect smaller than 8 map cells weigh up to this many times as much in the focal loss
+    # (training.loss.small_defect_weights); 1 = every defect cell the same
+    small_defect_boost: float = 1.0
 
     def __post_init__(self) -> None:
         positive = ("epochs", "steps_per_epoch", "batch_size", "val_images", "val_size", "threads")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if not 1.0 <= self.small_defect_boost <= 64.0:
+            raise ConfigError(f"small_defect_boost must be in 1..64, got {self.small_defect_boost}")
         if self.crop < 32 or self.crop % 8:
             raise ConfigError(f"--crop must be a multiple of 8 and at least 32, got {self.crop}")
         if not 0.0 < self.lr < 1.0:
             raise ConfigError(f"--lr must be in (0, 1), got {self.lr}")
-        if self.weight_decay < 0.0 or self.patience < 1 or self.calib_images < 1:
-            raise ConfigError("weight_decay must be >= 0, patience and calib_images >= 1")
+        if self.patience < 1:
+            raise ConfigError(f"--patience must be at least 1 epoch, got {self.patience}")
+        if self.weight_decay < 0.0 or self.calib_images < 1:
+            raise ConfigError("weight_decay must be >= 0 and calib_images >= 1")
         if len(self.calib_size) != 2 or min(self.calib_size) < 32:
             raise ConfigError(f"calib_size must be (height, width), each >= 32 px, got {self.calib_size}")
         for name in ("val_fraction", "target_far"):
@@ -103,6 +110,16 @@ PRESETS: dict[str, dict[str, Any]] = {
     "inorm": {"image_norm": True, "stem": "conv3", "widths": (16, 32, 64), "dilations": (1, 2, 4)},
     # line pooling added to a trained model (--init default), on larger crops so long defects fit
     "lines": {"line_pool": True, "crop": 224, "lr": 1e-3, "epochs": 20, "patience": 8},
+    # the lines model (--init) trained on with small defects weighted up in the focal loss
+    # (`make model` runs it twice: 20 epochs with early stopping, then --epochs 24 --patience 99)
+    "small": {
+        "line_pool": True,
+        "crop": 224,
+        "lr": 1e-3,
+        "epochs": 20,
+        "patience": 8,
+        "small_defect_boost": 4.0,
+    },
     "finetune": {"epochs": 12, "steps_per_epoch": 60, "lr": 1e-3, "crop": 256, "patience": 4},
     "quick": {
         "epochs": 3,

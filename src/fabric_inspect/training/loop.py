@@ -124,7 +124,7 @@ def _train_epoch(net, source, optimizer, scheduler, epoch, config, bar, task) ->
             if i + 1 < config.steps_per_epoch:
                 pending = pool.submit(source.train_batch, first + i + 1)
             logit, class_logits = net(normalize(batch.images))
-            terms = defect_loss(logit, class_logits, batch)
+            terms = defect_loss(logit, class_logits, batch, config.small_defect_boost)
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)

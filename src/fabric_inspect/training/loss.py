@@ -28,6 +28,7 @@ import torch.nn.functional as F
 FOCAL_GAMMA = 2.0
 CLASS_WEIGHT = 0.5
 IGNORE = 255  # mask value: a defect that counts neither as defect nor as fabric
+SMALL_DEFECT_CELLS = 8.0  # a defect smaller than this many map cells gets its cells weighted up
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +62,46 @@ def cell_targets(
     return positive.float(), cls, ignore
 
 
-def focal_loss(logits: torch.Tensor, target: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
-    """Sum of the binary focal loss over cells (over the `keep` cells when given)."""
+def focal_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    keep: torch.Tensor | None = None,
+    weight: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Sum of the binary focal loss over cells (over the `keep` cells when given), each cell's loss
+    times its `weight` when given."""
     bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     p_t = torch.exp(-bce)
     loss = (1.0 - p_t) ** FOCAL_GAMMA * bce
+    if weight is not None:
+        loss = loss * weight
     return (loss[keep] if keep is not None else loss).sum()
 
 
-def defect_loss(logit: torch.Tensor, class_logits: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
-    """Loss terms and their total ("loss") for network outputs on `batch`."""
+def small_defect_weights(target: torch.Tensor, boost: float) -> torch.Tensor:
+    """[N, h, w] cell weights: 1 on fabric and on large defects; on a defect (8-connected cells) of
+    area A cells, SMALL_DEFECT_CELLS / A, between 1 and `boost`. A focal loss summed over cells
+    otherwise weighs each defect by its area: a full-width thick place counts a hundred times a slub."""
+    if boost <= 1.0:
+        return torch.ones_like(target)
+    import cv2
+    import numpy as np
+
+    weights = np.ones(tuple(target.shape), np.float32)
+    for i, cells in enumerate(target.detach().cpu().numpy().astype(np.uint8)):
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(cells, connectivity=8)
+        area = stats[:, cv2.CC_STAT_AREA].astype(np.float32)
+        scale = np.clip(SMALL_DEFECT_CELLS / np.maximum(area, 1.0), 1.0, boost)
+        scale[0] = 1.0  # the background component
+        weights[i] = scale[labels]
+    return torch.from_numpy(weights).to(target.device)
+
+
+def defect_loss(
+    logit: torch.Tensor, class_logits: torch.Tensor, batch: Batch, small_defect_boost: float = 1.0
+) -> dict[str, torch.Tensor]:
+    """Loss terms and their total ("loss") for network outputs on `batch`; cells of small defects
+    weigh up to `small_defect_boost` times as much in the focal term (`small_defect_weights`)."""
     n_classes = class_logits.shape[1]
     logit = logit[:, 0]
     target, cls, ignore = cell_targets(batch.masks, n_classes)
@@ -85,7 +116,8 @@ def defect_loss(logit: torch.Tensor, class_logits: torch.Tensor, batch: Batch) -
     ce_targets: list[torch.Tensor] = []
     if pixel.any():
         lg, tg = logit[pixel], target[pixel]
-        terms["focal"] = focal_loss(lg, tg, ~ignore[pixel]) / max(float(tg.sum()), 8.0)
+        weight = small_defect_weights(tg, small_defect_boost) if small_defect_boost > 1.0 else None
+        terms["focal"] = focal_loss(lg, tg, ~ignore[pixel], weight) / max(float(tg.sum()), 8.0)
         cl, ct = class_logits[pixel].permute(0, 2, 3, 1), cls[pixel]
         ce_logits.append(cl[ct >= 0])
         ce_targets.append(ct[ct >= 0])
