@@ -46,7 +46,8 @@ model: $(STAMP_FULL)
 	$(VENV)/bin/fabric-inspect train --synthetic --out runs/small --preset small --init runs/lines/weights.pt
 	$(VENV)/bin/fabric-inspect train --synthetic --out runs/small2 --preset small --epochs 24 --patience 99 \
 		--init runs/small/last.pt
-	cp runs/small2/model.onnx src/fabric_inspect/models/default.onnx
+	$(VENV)/bin/fabric-inspect calibrate --roll --synthetic --model runs/small2/model.onnx \
+		--size 1280x720 --fps 30 --speed 20 --metres 20 --rolls 5 --out src/fabric_inspect/models/default.onnx
 	cp runs/small2/weights.pt src/fabric_inspect/models/default.pt
 
 bench: $(STAMP_BASE)
