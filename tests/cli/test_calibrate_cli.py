@@ -155,3 +155,28 @@ def test_bad_roll_options_give_one_line_and_exit_2(setup, tmp_path, args, messag
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not (tmp_path / "a.onnx").exists()
+
+
+def test_roll_calibration_on_a_recording_of_good_fabric(tmp_path):
+    """The mill's workflow: a recording of defect-free fabric, its scale, and nothing synthetic."""
+    from fabric_inspect.datasets.roll import RollConfig, write_roll_video
+    from fabric_inspect.models.runtime import default_model_path
+
+    model_path = default_model_path()
+    if not model_path.is_file():
+        pytest.skip("the shipped model default.onnx is not there yet (make model)")
+    roll = RollConfig(seconds=15, fps=10, width=160, height=120, speed_m_per_min=4, px_per_mm=4, seed=50,
+                      defects_per_m=0)  # fmt: skip
+    video = tmp_path / "good-fabric.mp4"
+    write_roll_video(roll, video, progress=False)
+    out = tmp_path / "article.onnx"
+    args = ["calibrate", "-m", str(model_path), "--roll", "--video", str(video), "--px-per-mm", "4"]
+    result = runner.invoke(app, [*args, "--target-per-10m", "10", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    info = load_model(out).info
+    calibration = info.metrics["roll_calibration"]
+    assert calibration["data"] == str(video)
+    assert calibration["metres"] == pytest.approx(1.0, rel=0.1)  # 15 s at 4 m/min, measured by motion
+    assert calibration["reached"] and 10 * calibration["reports"] / calibration["metres"] <= 10
+    assert f"video threshold {info.roll_threshold:.4f}" in result.output
+    assert info.threshold == load_model(model_path).info.threshold
