@@ -57,3 +57,29 @@ def test_the_target_is_a_rate_per_ten_metres():
 def test_a_negative_target_is_refused():
     with pytest.raises(ConfigError, match="--target-per-10m"):
         search_threshold(lambda t: RollTrial(t, 0, 1.0), 0.5, -1.0)
+
+
+def test_replay_gives_back_the_models_maps_with_logits_wherever_postprocess_can_look(tmp_path):
+    import numpy as np
+
+    from fabric_inspect.models.runtime import default_model_path, load_model
+    from fabric_inspect.training.roll_calibrate import Replay
+
+    if not default_model_path().is_file():
+        pytest.skip("the shipped model default.onnx is not there yet (make model)")
+    model = load_model(None)
+    frames = [np.random.default_rng(i).integers(0, 256, (64, 96, 3), dtype=np.uint8) for i in range(3)]
+    replay = Replay(model, floor=0.3)
+    first = [replay.predict(f) for f in frames]
+    replay.rewind()
+    again = [replay.predict(f) for f in frames]
+    for a, b in zip(first, again, strict=True):
+        assert np.array_equal(a.score, b.score)
+        hot = a.score >= 0.3
+        assert np.array_equal(a.class_logits[:, hot], b.class_logits[:, hot])
+        assert not b.class_logits[:, ~hot].any()  # never read at thresholds >= the floor
+    with pytest.raises(RuntimeError, match="out of step"):
+        replay.predict(frames[0])  # one frame more than were recorded
+    replay.rewind()
+    with pytest.raises(RuntimeError, match="out of step"):
+        replay.predict(np.zeros((32, 32, 3), np.uint8))  # not the frame that was recorded

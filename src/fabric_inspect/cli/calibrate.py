@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -84,21 +85,12 @@ def calibrate(
     if out.suffix != ".onnx":
         raise ConfigError(f"--out {out} must end in .onnx")
     if roll:
-        _calibrate_roll(
-            out,
-            model,
-            video,
-            synthetic,
-            size,
-            metres,
-            rolls,
-            fps,
-            speed,
-            px_per_mm,
-            confirm,
-            target_per_10m,
-            seed,
+        rolls_wanted = (
+            SyntheticRolls.from_options(parse_size(size), metres, rolls, fps, speed, px_per_mm, seed)
+            if synthetic
+            else None
         )
+        _calibrate_roll(out, model, video, rolls_wanted, speed, px_per_mm, confirm, target_per_10m)
         return
     if video:
         raise ConfigError("--video is for --roll (the video threshold); give --roll too")
@@ -141,16 +133,11 @@ def _calibrate_roll(
     out: Path,
     model: Path | None,
     videos: list[Path],
-    synthetic: bool,
-    size: str,
-    metres: float,
-    rolls: int,
-    fps: float,
+    synthetic: SyntheticRolls | None,
     speed: float | None,
     px_per_mm: float | None,
     confirm: str,
     target_per_10m: float,
-    seed: int,
 ) -> None:
     import tempfile
 
@@ -161,27 +148,25 @@ def _calibrate_roll(
     from fabric_inspect.models.runtime import load_model
     from fabric_inspect.training.roll_calibrate import calibrate_roll
 
-    if bool(videos) == synthetic:
+    if bool(videos) == (synthetic is not None):
         raise ConfigError("--roll needs exactly one of --video FILE (repeatable) or --synthetic")
     for path in videos:
         if not path.is_file():
             raise InputError(f"--video {path}: no such file")
-    if not synthetic and px_per_mm is None:
+    if synthetic is None and px_per_mm is None:
         raise ConfigError("--roll --video needs --px-per-mm: false reports are counted per metre of fabric")
     if target_per_10m < 0:
         raise ConfigError(f"--target-per-10m must be >= 0, got {target_per_10m}")
     k, n = parse_confirm(confirm)
     onnx_model = load_model(model)
     with tempfile.TemporaryDirectory(prefix="fabric-roll-") as tmp:
-        if synthetic:
-            videos, described, ppm = _synthetic_roll(
-                Path(tmp), size, metres, rolls, fps, speed, px_per_mm, seed, onnx_model.info.channels == 1
-            )
-            speed_hint = None
+        if synthetic is not None:
+            # the motion is measured, as from a camera: the rolls' speed is not given as a hint
+            videos = synthetic.write(Path(tmp), grey=onnx_model.info.channels == 1)
+            described, ppm, speed_hint = synthetic.describe(), synthetic.px_per_mm, None
         else:
-            ppm = float(px_per_mm)  # type: ignore[arg-type]
-            described = ", ".join(str(v) for v in videos)
-            speed_hint = speed
+            described, speed_hint = ", ".join(str(v) for v in videos), speed
+            ppm = float(px_per_mm)  # type: ignore[arg-type]  (checked above: given with --video)
         config = PipelineConfig(
             motion=MotionConfig(speed_m_per_min=speed_hint, px_per_mm=ppm),
             tracker=TrackerConfig(k=k, n=n, px_per_mm=ppm),
@@ -204,46 +189,69 @@ def _echo_trial(trial: RollTrial) -> None:
     )
 
 
-def _synthetic_roll(
-    folder: Path,
-    size: str,
-    metres: float,
-    rolls: int,
-    fps: float,
-    speed: float | None,
-    px_per_mm: float | None,
-    seed: int,
-    grey: bool,
-) -> tuple[list[Path], str, float]:
-    from fabric_inspect.datasets.roll import RollConfig, write_roll_video
+@dataclass(frozen=True, slots=True)
+class SyntheticRolls:
+    """`calibrate --roll --synthetic`: defect-free synthetic rolls, the metres spread over `rolls`
+    fabrics (seeds `seed`, `seed + 1`, ...), filmed as the camera would."""
 
-    height, width = parse_size(size)
-    speed = 20.0 if speed is None else speed
-    ppm = 4.0 if px_per_mm is None else px_per_mm
-    if not 1.0 <= metres <= 1000.0:
-        raise ConfigError(f"--metres must be in 1..1000, got {metres}")
-    if speed <= 0:
-        raise ConfigError(f"--speed must be > 0 m/min for a synthetic roll, got {speed}")
-    if not 1 <= rolls <= 100:
-        raise ConfigError(f"--rolls must be in 1..100, got {rolls}")
-    videos = []
-    for i in range(rolls):
-        config = RollConfig(
-            seconds=metres / rolls / speed * 60.0,
-            fps=fps,
-            width=width,
-            height=height,
-            speed_m_per_min=speed,
-            px_per_mm=ppm,
-            seed=seed + i,
-            defects_per_m=0.0,
-            grey=grey,
+    height: int
+    width: int
+    metres: float
+    rolls: int
+    fps: float
+    speed_m_per_min: float
+    px_per_mm: float
+    seed: int
+
+    def __post_init__(self) -> None:
+        if not 1.0 <= self.metres <= 1000.0:
+            raise ConfigError(f"--metres must be in 1..1000, got {self.metres}")
+        if self.speed_m_per_min <= 0:
+            raise ConfigError(f"--speed must be > 0 m/min for a synthetic roll, got {self.speed_m_per_min}")
+        if not 1 <= self.rolls <= 100:
+            raise ConfigError(f"--rolls must be in 1..100, got {self.rolls}")
+
+    @classmethod
+    def from_options(
+        cls,
+        size: tuple[int, int],
+        metres: float,
+        rolls: int,
+        fps: float,
+        speed: float | None,
+        px_per_mm: float | None,
+        seed: int,
+    ) -> SyntheticRolls:
+        """From the command line's values; speed 20 m/min and 4 px/mm unless given."""
+        speed = 20.0 if speed is None else speed
+        ppm = 4.0 if px_per_mm is None else px_per_mm
+        return cls(size[0], size[1], metres, rolls, fps, speed, ppm, seed)
+
+    def write(self, folder: Path, grey: bool) -> list[Path]:
+        """Render every roll into `folder`; the video paths."""
+        from fabric_inspect.datasets.roll import RollConfig, write_roll_video
+
+        videos = []
+        for i in range(self.rolls):
+            config = RollConfig(
+                seconds=self.metres / self.rolls / self.speed_m_per_min * 60.0,
+                fps=self.fps,
+                width=self.width,
+                height=self.height,
+                speed_m_per_min=self.speed_m_per_min,
+                px_per_mm=self.px_per_mm,
+                seed=self.seed + i,
+                defects_per_m=0.0,
+                grey=grey,
+            )
+            videos.append(folder / f"defect-free-{i}.mp4")
+            write_roll_video(config, videos[-1])
+        return videos
+
+    def describe(self) -> str:
+        last = self.seed + self.rolls - 1
+        seeds = f"seed {self.seed}" if self.rolls == 1 else f"seeds {self.seed}..{last}"
+        return (
+            f"{self.rolls} synthetic defect-free roll(s), {self.width}x{self.height} at {self.fps:g} fps, "
+            f"{self.speed_m_per_min:g} m/min, {self.px_per_mm:g} px/mm, {seeds}"
         )
-        videos.append(folder / f"defect-free-{i}.mp4")
-        write_roll_video(config, videos[-1])
-    seeds = f"seed {seed}" if rolls == 1 else f"seeds {seed}..{seed + rolls - 1}"
-    described = (
-        f"{rolls} synthetic defect-free roll(s), {width}x{height} at {fps:g} fps, {speed:g} m/min, "
-        f"{ppm:g} px/mm, {seeds}"
-    )
-    return videos, described, ppm

@@ -119,8 +119,8 @@ def find_defects(
     keep = np.flatnonzero((best >= thresholds[kinds]) & (stats[:, cv2.CC_STAT_AREA] >= min_cells))
     keep = keep[keep > 0]  # label 0 is the background
     boxes = stats[:, :5].astype(np.int64)  # left, top, width, height, area
-    if join_lines and 1 < keep.size <= MAX_JOIN:
-        keep, boxes, best, kinds = _join(keep, boxes, best, votes)
+    if join_lines and 1 < keep.size <= MAX_JOIN and (joined := _join(keep, boxes, best, votes)):
+        keep, boxes, best, kinds = joined
     if keep.size > max_defects:
         log.debug("%d defects in one frame; kept the %d strongest", keep.size, max_defects)
         keep = keep[np.argsort(-best[keep], kind="stable")[:max_defects]]
@@ -159,9 +159,10 @@ def line_pairs(boxes: np.ndarray) -> np.ndarray:
 
 def _join(
     keep: np.ndarray, boxes: np.ndarray, best: np.ndarray, votes: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Join line pieces among the `keep` components: each group becomes its first member, with the
-    union box, the summed area, the best score and the class of the summed logits."""
+    union box, the summed area, the best score and the class of the summed logits. None when no two
+    components join."""
     parent = list(range(keep.size))
 
     def root(i: int) -> int:
@@ -178,7 +179,7 @@ def _join(
     for i in range(keep.size):
         groups.setdefault(root(i), []).append(int(keep[i]))
     if len(groups) == keep.size:
-        return keep, boxes, best, votes.argmax(axis=0)
+        return None
     boxes, best, votes = boxes.copy(), best.copy(), votes.copy()
     for members in groups.values():
         first, rest = members[0], members[1:]

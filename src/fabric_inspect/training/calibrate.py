@@ -34,12 +34,12 @@ MAX_THRESHOLD = 1.0 - 1e-6
 _LOGIT_CLIP = 20.0
 
 
-def _logit(p: np.ndarray | float) -> np.ndarray:
+def logit(p: np.ndarray | float) -> np.ndarray:
     p = np.clip(np.asarray(p, np.float64), 1e-12, 1.0 - 1e-12)
     return np.clip(np.log(p) - np.log1p(-p), -_LOGIT_CLIP, _LOGIT_CLIP)
 
 
-def _sigmoid(x: float) -> float:
+def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
@@ -55,7 +55,7 @@ def calibrate_threshold(free_scores: np.ndarray, target_far: float = 0.01) -> fl
             "threshold calibration expects defect-free image scores in 0..1 (probabilities), got "
             f"values from {np.nanmin(scores):.4g} to {np.nanmax(scores):.4g}"
         )
-    logits = np.sort(_logit(scores))[::-1]  # highest first
+    logits = np.sort(logit(scores))[::-1]  # highest first
     allowed = math.floor(target_far * scores.size + 1e-9)
     if allowed >= 1:
         threshold = _between(logits, allowed)
@@ -68,7 +68,7 @@ def calibrate_threshold(free_scores: np.ndarray, target_far: float = 0.01) -> fl
             target_far,
             math.ceil(1.0 / target_far),
         )
-    return float(min(max(_sigmoid(threshold), MIN_THRESHOLD), MAX_THRESHOLD))
+    return float(min(max(sigmoid(threshold), MIN_THRESHOLD), MAX_THRESHOLD))
 
 
 def _between(logits: np.ndarray, allowed: int) -> float:

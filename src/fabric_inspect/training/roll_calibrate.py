@@ -11,6 +11,9 @@ keeps single-frame flicker out of the reports.
 The search is a bisection on the logit scale, starting from the image threshold. The number of
 reports is not strictly monotone in the threshold (a track that splits in two at a lower threshold),
 so every trial is kept and reported, and the chosen threshold is one that was run and passed.
+
+The model runs once per frame, in the first trial: its map does not depend on the threshold, so the
+later trials replay it (`Replay`) and only decode, motion, postprocess and tracker run again.
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from fabric_inspect.errors import ConfigError, InputError
 from fabric_inspect.inspect.pipeline import PipelineConfig, run
 from fabric_inspect.inspect.sinks.bundle import SinkConfig
 from fabric_inspect.inspect.sources import SourceConfig, open_source
-from fabric_inspect.models.runtime import OnnxModel
+from fabric_inspect.models.runtime import OnnxModel, Prediction
+from fabric_inspect.training.calibrate import logit, sigmoid
 from fabric_inspect.training.recalibrate import write_info
 
 log = logging.getLogger(__name__)
@@ -65,14 +71,6 @@ class RollCalibration:
         return next(t for t in self.trials if t.threshold == self.threshold)
 
 
-def _logit(p: float) -> float:
-    return math.log(p) - math.log1p(-p)
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
-
-
 def search_threshold(
     trial: Callable[[float], RollTrial], start: float, target_per_10m: float, steps: int = 6
 ) -> tuple[float, list[RollTrial], bool]:
@@ -103,12 +101,47 @@ def search_threshold(
         if not passes(high):
             return high, trials, False
     for _ in range(steps):
-        middle = _sigmoid((_logit(low) + _logit(high)) / 2.0)
+        middle = sigmoid(float(logit(low) + logit(high)) / 2.0)
         if passes(middle):
             high = middle
         else:
             low = middle
     return high, trials, True
+
+
+class Replay:
+    """Stands in for the model during the search: the first trial's predictions are kept and the
+    later trials get them back in the same order (a video file gives every frame, in order, every
+    time). Class logits are kept only at cells scoring at least `floor`, the only cells postprocess
+    reads at any threshold the search tries; the score maps take 57 kB per 1280x720 frame."""
+
+    def __init__(self, model: OnnxModel, floor: float) -> None:
+        self.model, self.info, self.path = model, model.info, model.path
+        self.floor = floor
+        self.recording = True
+        self._kept: list[tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]] = []
+        self._next = 0
+
+    def rewind(self) -> None:
+        """Replay from the first frame (after the first trial has recorded)."""
+        self.recording, self._next = False, 0
+
+    def predict(self, frame: np.ndarray) -> Prediction:
+        if self.recording:
+            prediction = self.model.predict(frame)
+            cells = np.flatnonzero(prediction.score >= self.floor)
+            logits = prediction.class_logits.reshape(len(self.info.classes), -1)[:, cells]
+            self._kept.append((frame.shape, prediction.score, cells, logits.copy()))
+            return prediction
+        if self._next >= len(self._kept):
+            raise RuntimeError(f"replay out of step: more than the {len(self._kept)} frames recorded")
+        shape, score, cells, logits = self._kept[self._next]
+        if frame.shape != shape:
+            raise RuntimeError(f"replay out of step: frame {frame.shape}, recorded {shape}")
+        self._next += 1
+        class_logits = np.zeros((len(self.info.classes), score.size), np.float32)
+        class_logits[:, cells] = logits
+        return Prediction(score=score, class_logits=class_logits.reshape(-1, *score.shape))
 
 
 @contextmanager
@@ -122,7 +155,7 @@ def _quiet(logger: logging.Logger) -> Iterator[None]:
 
 
 def roll_trial(
-    model: OnnxModel, videos: Sequence[Path], config: PipelineConfig, threshold: float
+    model: OnnxModel | Replay, videos: Sequence[Path], config: PipelineConfig, threshold: float
 ) -> RollTrial:
     """Run the whole pipeline on every video at `threshold`; count reports and metres of fabric."""
     at = replace(config, postprocess=replace(config.postprocess, threshold=threshold))
@@ -131,7 +164,7 @@ def roll_trial(
         with _quiet(logging.getLogger("fabric_inspect.inspect.pipeline")):
             # low trial thresholds saturate frames by design; the pipeline's advice to raise the
             # threshold is for a user's run, not for the search
-            summary = run(open_source(SourceConfig(str(video))), model, at, SinkConfig())
+            summary = run(open_source(SourceConfig(str(video))), model, at, SinkConfig())  # type: ignore[arg-type]
         if summary.roll_length_m <= 0:
             raise InputError(
                 f"{video}: no fabric motion measured, so no metres to count false reports on; "
@@ -157,15 +190,21 @@ def calibrate_roll(
     if not videos:
         raise InputError("no defect-free video to calibrate on")
     info = model.info
+    floor = min([LOWEST, *config.postprocess.class_thresholds.values()])
+    replay = Replay(model, floor)
 
     def trial(threshold: float) -> RollTrial:
-        result = roll_trial(model, videos, config, threshold)
+        result = roll_trial(replay, videos, config, threshold)
+        replay.rewind()
         if on_trial is not None:
             on_trial(result)
         return result
 
     threshold, trials, reached = search_threshold(trial, info.threshold, target_per_10m)
-    chosen = next(t for t in trials if t.threshold == threshold)
+    result = RollCalibration(
+        threshold, info.roll_threshold, info.threshold, target_per_10m, tuple(trials), reached, out
+    )
+    chosen = result.chosen
     metrics = dict(info.metrics)
     metrics.update(
         roll_calibration={
@@ -180,6 +219,4 @@ def calibrate_roll(
         }
     )
     write_info(model.path, replace(info, roll_threshold=threshold, metrics=metrics), out)
-    return RollCalibration(
-        threshold, info.roll_threshold, info.threshold, target_per_10m, tuple(trials), reached, out
-    )
+    return result
