@@ -58,11 +58,13 @@ def test_patch_stem_export_has_no_per_pixel_work_before_the_first_convolution(ex
     graph = onnx.load(str(path)).graph
     ops = [n.op_type for n in graph.node]
     first_conv = ops.index("Conv")
-    # transpose and cast only: the padding is in the Conv's pads, the normalization in its weights
-    assert not {"Pad", "Sub", "Mul", "Div"} & set(ops[:first_conv]), ops[: first_conv + 1]
+    # views and a cast only: the padding is in the Conv's pads, the normalization in its weights, and
+    # the stem reads the HWC frame as one H x 3W plane (no transpose)
+    assert not {"Pad", "Sub", "Mul", "Div", "Transpose"} & set(ops[:first_conv]), ops[: first_conv + 1]
     stem = graph.node[first_conv]
-    pads = next(a.ints for a in stem.attribute if a.name == "pads")
-    assert list(pads) == [0, 0, 3, 3]
+    attributes = {a.name: list(a.ints) for a in stem.attribute}
+    assert attributes["pads"] == [0, 0, 3, 9]  # 3 pixels of 3 channels at the right
+    assert attributes["kernel_shape"] == [4, 12] and attributes["strides"] == [4, 12]
 
 
 def test_grey_model_exports_hw_input(tmp_path):

@@ -91,6 +91,26 @@ def test_folding_the_input_normalization_into_the_stem_changes_nothing_the_net_c
         assert not torch.allclose(folded(frame.permute(2, 0, 1)[None].float() / 64)[0], want[0][None, None])
 
 
+def test_the_interleaved_stem_reads_the_hwc_frame_as_a_plane_and_computes_the_same():
+    from fabric_inspect.models.export import fold_batchnorm
+    from fabric_inspect.models.network import fold_input, interleave_stem
+
+    torch.manual_seed(1)
+    net = DefectNet(NetworkConfig(widths=(8, 8, 16), dilations=(1,), classes=("hole",))).eval()
+    frame = torch.randint(0, 256, (37, 45, 3), dtype=torch.uint8)  # padding at the bottom and right
+    with torch.no_grad():
+        want = FrameModel(net)(frame)
+        plane = interleave_stem(fold_input(fold_batchnorm(net)))
+        got = FrameModel(plane)(frame)
+    assert plane.interleaved and plane.features[0][0].weight.shape == (8, 1, 4, 12)
+    for a, b in zip(want, got, strict=True):
+        assert a.shape == b.shape and torch.allclose(a, b, atol=1e-4)
+    with pytest.raises(ValueError, match="fold_input"):  # it needs raw pixel weights
+        interleave_stem(fold_batchnorm(net))
+    grey = fold_input(fold_batchnorm(DefectNet(NetworkConfig(color=False, widths=(8, 8, 16), dilations=(1,)))))
+    assert not interleave_stem(grey).interleaved  # one channel: already a plane
+
+
 def test_line_pooling_starts_as_the_identity_and_then_sees_a_faint_line_down_a_column():
     from fabric_inspect.models.network import LinePool
 

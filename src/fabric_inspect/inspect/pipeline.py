@@ -1,6 +1,9 @@
 """The real-time loop: source -> preprocess -> model -> postprocess -> motion -> tracker -> sinks.
 
-`run(source, model, config, sinks)` is the API the CLI and the benchmarks use. Ctrl-C and SIGTERM
+`run(source, model, config, sinks)` is the API the CLI and the benchmarks use. Motion is measured on
+a worker thread while the model scores the same frame (it needs only the frame, and onnxruntime leaves
+a core idle in its single-threaded operators); the tracker waits for both, so the order of the stages,
+and every result, is the same as one after the other. Ctrl-C and SIGTERM
 stop it cleanly: open tracks are reported, the video is finalized, the files are flushed and the
 Summary is returned as for a normal end.
 """
@@ -14,6 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 
@@ -87,8 +91,9 @@ def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
 class _Stages:
     """Per-run state of the stages (geometry per frame size, motion, tracker)."""
 
-    def __init__(self, model: OnnxModel, config: PipelineConfig, fps: float) -> None:
+    def __init__(self, model: OnnxModel, config: PipelineConfig, fps: float, worker: ThreadPoolExecutor) -> None:
         self.model = model
+        self.worker = worker  # one thread: motion.update calls run in frame order, never two at once
         self.config = config
         calibrated = model.info.operating_threshold(video=not config.independent_frames)
         self.thresholds = config.postprocess.resolved(model.info.classes, calibrated)
@@ -125,6 +130,7 @@ class _Stages:
         geometry = self.geometry(frame)
         tensor = prepare(frame.image, geometry)
         t = _lap(times, "preprocess", t)
+        travel = self.worker.submit(self.motion.update, region(frame.image, geometry), frame.index)
         prediction = self.model.predict(tensor)
         t = _lap(times, "inference", t)
         info = self.model.info
@@ -141,8 +147,8 @@ class _Stages:
         )
         self.heat = (prediction.score, geometry)
         t = _lap(times, "postprocess", t)
-        offset = self.motion.update(region(frame.image, geometry), frame.index)
-        t = _lap(times, "motion", t)
+        offset = travel.result()  # raises what motion raised
+        t = _lap(times, "motion", t)  # the part of motion the model's time did not hide
         confirmed, closed = self.tracker.update(detections, frame, offset)
         if self.config.independent_frames:
             closed += self.tracker.finish()
@@ -191,7 +197,6 @@ def run(
 ) -> Summary:
     """Inspect every frame `source` gives until it ends, `stop` is set, or a signal arrives."""
     stop = stop or threading.Event()
-    stages = _Stages(model, config, source.fps)
     stats = Stats()
 
     def halt() -> None:
@@ -200,6 +205,8 @@ def run(
 
     started = time.perf_counter()
     with ExitStack() as stack:
+        worker = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="motion"))
+        stages = _Stages(model, config, source.fps, worker)
         stack.enter_context(source)
         stack.enter_context(stop_on_signals(halt))
         frames = iter(source)

@@ -1,7 +1,8 @@
 """Export a DefectNet to one self-contained ONNX file, check it, and prove it computes what torch does.
 
 `export_onnx` = fold BatchNorm into the convolutions, and the input normalization into the stem
-(`network.fold_input`) -> torch.onnx.export (dynamic height and width, uint8 frame in, `score` and
+(`network.fold_input`); a colour stem reads the frame's HWC memory as one H x 3W plane
+(`network.interleave_stem`: no transpose in the graph) -> torch.onnx.export (dynamic height and width, uint8 frame in, `score` and
 `class_logits` out) -> the stem's padding moved into the stem convolution's own `pads` (onnxruntime
 would otherwise copy the whole frame once more for it: 2.6 ms at 1280x720) -> ModelInfo metadata ->
 onnx.checker -> parity with torch on random and real frames, including a size that is not a multiple
@@ -24,7 +25,7 @@ from torch import nn
 
 from fabric_inspect.errors import ModelError
 from fabric_inspect.models.metadata import CLASS_OUTPUT, INPUT_NAME, SCORE_OUTPUT, ModelInfo, set_props
-from fabric_inspect.models.network import PATCH_PAD, STRIDE, DefectNet, FrameModel, fold_input
+from fabric_inspect.models.network import PATCH_PAD, STRIDE, DefectNet, FrameModel, fold_input, interleave_stem
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,9 @@ def _to_proto(frame_model: FrameModel) -> object:
     return onnx.load_model_from_string(buffer.getvalue())
 
 
-def fold_stem_pad(proto: object) -> None:
-    """Move the patch4 stem's zero padding (bottom and right, PATCH_PAD pixels) from its Pad node into
+def fold_stem_pad(proto: object, right: int = PATCH_PAD) -> None:
+    """Move the patch4 stem's zero padding (PATCH_PAD rows at the bottom, `right` columns: 3 * PATCH_PAD
+    for an interleaved colour stem) from its Pad node into
     the stem Conv's `pads`, in place, and drop the nodes that only computed the pad amounts. A graph
     without that Pad -> Conv pair is left as it is; the parity check proves the result either way."""
     import onnx
@@ -127,7 +129,7 @@ def fold_stem_pad(proto: object) -> None:
     kept = [a for a in conv.attribute if a.name not in ("pads", "auto_pad")]
     del conv.attribute[:]
     conv.attribute.extend(kept)
-    conv.attribute.append(onnx.helper.make_attribute("pads", [0, 0, PATCH_PAD, PATCH_PAD]))
+    conv.attribute.append(onnx.helper.make_attribute("pads", [0, 0, PATCH_PAD, right]))
     graph.node.remove(pad)
     _drop_dead_nodes(graph)
 
@@ -196,8 +198,9 @@ def export_onnx(
         raise ModelError(f"export destination {out} must end in .onnx")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.stem + ".partial.onnx")
-    proto = _to_proto(FrameModel(fold_input(fold_batchnorm(net))).eval())
-    fold_stem_pad(proto)
+    folded = interleave_stem(fold_input(fold_batchnorm(net)))
+    proto = _to_proto(FrameModel(folded).eval())
+    fold_stem_pad(proto, right=PATCH_PAD * (3 if folded.interleaved else 1))
     set_props(proto, info)
     try:
         onnx.checker.check_model(proto, full_check=True)
