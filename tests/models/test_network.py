@@ -107,7 +107,8 @@ def test_the_interleaved_stem_reads_the_hwc_frame_as_a_plane_and_computes_the_sa
         assert a.shape == b.shape and torch.allclose(a, b, atol=1e-4)
     with pytest.raises(ValueError, match="fold_input"):  # it needs raw pixel weights
         interleave_stem(fold_batchnorm(net))
-    grey = fold_input(fold_batchnorm(DefectNet(NetworkConfig(color=False, widths=(8, 8, 16), dilations=(1,)))))
+    grey_net = DefectNet(NetworkConfig(color=False, widths=(8, 8, 16), dilations=(1,)))
+    grey = fold_input(fold_batchnorm(grey_net))
     assert not interleave_stem(grey).interleaved  # one channel: already a plane
 
 

@@ -91,7 +91,9 @@ def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
 class _Stages:
     """Per-run state of the stages (geometry per frame size, motion, tracker)."""
 
-    def __init__(self, model: OnnxModel, config: PipelineConfig, fps: float, worker: ThreadPoolExecutor) -> None:
+    def __init__(
+        self, model: OnnxModel, config: PipelineConfig, fps: float, worker: ThreadPoolExecutor
+    ) -> None:
         self.model = model
         self.worker = worker  # one thread: motion.update calls run in frame order, never two at once
         self.config = config

@@ -2,11 +2,12 @@
 
 `export_onnx` = fold BatchNorm into the convolutions, and the input normalization into the stem
 (`network.fold_input`); a colour stem reads the frame's HWC memory as one H x 3W plane
-(`network.interleave_stem`: no transpose in the graph) -> torch.onnx.export (dynamic height and width, uint8 frame in, `score` and
-`class_logits` out) -> the stem's padding moved into the stem convolution's own `pads` (onnxruntime
-would otherwise copy the whole frame once more for it: 2.6 ms at 1280x720) -> ModelInfo metadata ->
-onnx.checker -> parity with torch on random and real frames, including a size that is not a multiple
-of the stride. Any failure raises ModelError and leaves an existing file at the destination untouched.
+(`network.interleave_stem`: no transpose in the graph) -> torch.onnx.export (dynamic height and
+width, uint8 frame in, `score` and `class_logits` out) -> the stem's padding moved into the stem
+convolution's own `pads` (onnxruntime would otherwise copy the whole frame once more for it: 2.6 ms
+at 1280x720) -> ModelInfo metadata -> onnx.checker -> parity with torch on random and real frames,
+including a size that is not a multiple of the stride. Any failure raises ModelError and leaves an
+existing file at the destination untouched.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from torch import nn
 
 from fabric_inspect.errors import ModelError
 from fabric_inspect.models.metadata import CLASS_OUTPUT, INPUT_NAME, SCORE_OUTPUT, ModelInfo, set_props
-from fabric_inspect.models.network import PATCH_PAD, STRIDE, DefectNet, FrameModel, fold_input, interleave_stem
+from fabric_inspect.models.network import (
+    PATCH_PAD,
+    STRIDE,
+    DefectNet,
+    FrameModel,
+    fold_input,
+    interleave_stem,
+)
 
 log = logging.getLogger(__name__)
 
