@@ -7,11 +7,12 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
 
-from fabric_inspect.inspect.motion import MotionConfig
+from fabric_inspect.inspect.motion import MotionConfig, MotionEstimator
 from fabric_inspect.inspect.pipeline import PipelineConfig, run
 from fabric_inspect.inspect.sinks.bundle import SinkConfig
 from fabric_inspect.inspect.sources import SourceConfig, open_source
@@ -63,6 +64,20 @@ def test_each_defect_on_the_roll_is_reported_once_at_its_roll_position(spotted, 
     assert width_mm == pytest.approx(roll.strip.shape[1] / PX_PER_MM, abs=0.1)  # the region seen, in mm
     assert length_m == pytest.approx(summary.roll_length_m, abs=1e-3)
     assert summary.roll_length_m == pytest.approx(roll.strip.shape[0] / PX_PER_MM / 1000, rel=0.05)
+
+
+def test_motion_measured_beside_the_model_is_what_measuring_it_alone_gives_and_no_thread_is_left(
+    spotted, tiny_model
+):
+    _, video = spotted
+    summary = run(open_source(SourceConfig(str(video))), tiny_model, config(), SinkConfig())
+    assert not [t for t in threading.enumerate() if t.name.startswith("motion")]
+    with open_source(SourceConfig(str(video))) as source:  # the same estimator, frame by frame, here
+        estimator = MotionEstimator(config().motion, source.fps)
+        for frame in source:
+            offset, height = estimator.update(frame.image, frame.index), frame.height
+    assert offset > 0
+    assert summary.roll_length_m == pytest.approx((offset + height) / PX_PER_MM / 1000, abs=1e-3)
 
 
 def test_a_defect_free_roll_gives_no_reports(synth, tiny_model, tmp_path):
