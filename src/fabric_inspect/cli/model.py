@@ -188,7 +188,9 @@ def prune(
         Path, typer.Argument(help="Checkpoint to narrow (.pt, e.g. runs/NAME/weights.pt).")
     ],
     out: Annotated[Path, typer.Option("--out", help="Destination checkpoint (.pt).")],
-    width: Annotated[int, typer.Option("--width", help="Stride-8 channels to keep (the model has 64).")] = 48,
+    width: Annotated[
+        int, typer.Option("--width", help="Stride-8 channels to keep (the shipped model has 64).")
+    ] = 48,
 ) -> None:
     if not checkpoint.is_file():
         raise InputError(f"checkpoint {checkpoint} does not exist; give a weights.pt from a training run")
