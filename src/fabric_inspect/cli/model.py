@@ -197,13 +197,25 @@ def prune(
     if out.suffix != ".pt":
         raise ConfigError(f"--out {out} must end in .pt")
     _need_torch()
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from fabric_inspect.models.checkpoint import load_checkpoint, network_from_checkpoint, save_checkpoint
     from fabric_inspect.training.prune import prune_stream, pruning_batch
 
     state = load_checkpoint(checkpoint)
     net = network_from_checkpoint(state, source=str(checkpoint))
     before = net.config.widths[2]
-    narrow = prune_stream(net, width, pruning_batch(net.config.color))
+    err = Console(stderr=True)
+    columns = (TextColumn("channels removed"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("prune", total=max(before - width, 0))
+        narrow = prune_stream(
+            net,
+            width,
+            pruning_batch(net.config.color),
+            progress=lambda left, _dropped: bar.update(task, completed=before - left),
+        )
     pruned = {**state, "model": narrow.state_dict(), "config": narrow.config.to_dict()}
     pruned["training"] = {**(state.get("training") or {}), "pruned": f"{before} -> {width} stride-8 channels"}
     save_checkpoint(out, pruned)

@@ -114,11 +114,11 @@ def _to_proto(frame_model: FrameModel) -> object:
     return onnx.load_model_from_string(buffer.getvalue())
 
 
-def fold_stem_pad(proto: object, right: int = PATCH_PAD) -> None:
-    """Move the patch4 stem's zero padding (PATCH_PAD rows at the bottom, `right` columns: 3 * PATCH_PAD
-    for an interleaved colour stem) from its Pad node into
-    the stem Conv's `pads`, in place, and drop the nodes that only computed the pad amounts. A graph
-    without that Pad -> Conv pair is left as it is; the parity check proves the result either way."""
+def fold_stem_pad(proto: object, bottom: int = PATCH_PAD, right: int = PATCH_PAD) -> None:
+    """Move the patch4 stem's zero padding (`bottom` rows, `right` columns: `DefectNet.stem_pad`) from
+    its Pad node into the stem Conv's `pads`, in place, and drop the nodes that only computed the pad
+    amounts. A graph without that Pad -> Conv pair is left as it is; the parity check proves the result
+    either way."""
     import onnx
 
     graph = proto.graph  # type: ignore[attr-defined]
@@ -137,7 +137,7 @@ def fold_stem_pad(proto: object, right: int = PATCH_PAD) -> None:
     kept = [a for a in conv.attribute if a.name not in ("pads", "auto_pad")]
     del conv.attribute[:]
     conv.attribute.extend(kept)
-    conv.attribute.append(onnx.helper.make_attribute("pads", [0, 0, PATCH_PAD, right]))
+    conv.attribute.append(onnx.helper.make_attribute("pads", [0, 0, bottom, right]))
     graph.node.remove(pad)
     _drop_dead_nodes(graph)
 
@@ -208,7 +208,7 @@ def export_onnx(
     tmp = out.with_name(out.stem + ".partial.onnx")
     folded = interleave_stem(fold_input(fold_batchnorm(net)))
     proto = _to_proto(FrameModel(folded).eval())
-    fold_stem_pad(proto, right=PATCH_PAD * (3 if folded.interleaved else 1))
+    fold_stem_pad(proto, *folded.stem_pad)
     set_props(proto, info)
     try:
         onnx.checker.check_model(proto, full_check=True)

@@ -190,11 +190,17 @@ class DefectNet(nn.Module):
             x = x - _image_mean(x)
             x = x * torch.rsqrt(_image_mean(x.square()) + IMAGE_NORM_EPS)
         if self.config.stem == "patch4":
-            right = PATCH_PAD * (3 if self.interleaved else 1)
-            x = F.pad(x, (0, right, 0, PATCH_PAD), value=self.pad_value)
+            bottom, right = self.stem_pad
+            x = F.pad(x, (0, right, 0, bottom), value=self.pad_value)
         x = self.features(x) if self.lines is None else self._with_lines(x)
         out = self.head(x)
         return out[:, :1], out[:, 1:]
+
+    @property
+    def stem_pad(self) -> tuple[int, int]:
+        """Black rows at the bottom and columns at the right of the patch4 stem's input: PATCH_PAD
+        pixels, which are 3 * PATCH_PAD columns of the plane once `interleave_stem` has run."""
+        return PATCH_PAD, PATCH_PAD * (3 if self.interleaved else 1)
 
     def _with_lines(self, x: torch.Tensor) -> torch.Tensor:
         return self.features[-1](self.lines(self.features[:-1](x)))

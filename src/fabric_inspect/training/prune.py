@@ -25,8 +25,9 @@ from fabric_inspect.models.network import DefectNet, normalize
 
 log = logging.getLogger(__name__)
 
-# synthetic images the removal is judged on: seeds PRUNE_SEED_BASE + i (outside the training,
-# validation and calibration ranges of training/data.py, and of the test sets' `synth --seed`)
+# synthetic images the removal is judged on: seeds PRUNE_SEED_BASE + i, outside the training,
+# validation and calibration ranges of training/data.py and the model card's test sets (`synth --seed`
+# 9999 and 777); images 21 and up are also the first images of `synth --seed 7` (7 * 1_000_003 + i)
 PRUNE_SEED_BASE = 7_000_000
 PRUNE_IMAGES = 48
 PRUNE_SIZE = 256
@@ -39,8 +40,11 @@ def keep_channels(net: DefectNet, keep: list[int]) -> DefectNet:
     width = net.config.widths[2]
     if not keep or len(set(keep)) != len(keep) or not all(0 <= k < width for k in keep):
         raise ConfigError(f"channels to keep must be distinct, in 0..{width - 1}, got {keep}")
-    if width in net.config.widths[:2]:
-        raise ConfigError(f"stride-8 width {width} equals an earlier width; cannot tell the tensors apart")
+    # the stream's tensors are found by their size: no other dimension of the net may have it
+    if width in (*net.config.widths[:2], 1 + len(net.config.classes)):
+        raise ConfigError(
+            f"stride-8 width {width} equals another layer's size; cannot tell the tensors apart"
+        )
     index = torch.tensor(sorted(keep))
     state = {}
     for name, tensor in net.state_dict().items():
