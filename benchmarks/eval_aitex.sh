@@ -8,6 +8,8 @@
 #
 #   benchmarks/eval_aitex.sh                 # all three
 #   STEPS="a b" benchmarks/eval_aitex.sh     # some of them
+#   MODEL=runs/X/model.onnx INIT=runs/X/weights.pt FINETUNE=runs/X-aitex RESULTS=runs/X-eval \
+#     benchmarks/eval_aitex.sh                # a candidate model instead of the shipped one
 #
 # Results: benchmarks/results/eval_{synthetic,aitex_zeroshot,aitex_zeroshot_val,aitex_finetuned_val}.json
 # (+ _roc/_pr/_pro.png beside them). Fine-tuning takes about EPOCHS x 1-2 min on 2 CPU cores.
@@ -23,6 +25,11 @@ STEPS=${STEPS:-a b c}
 EPOCHS=${EPOCHS:-20}
 THREADS=${THREADS:-2}
 SYN=${SYN:-$RUNS/syn-test-9999}
+MODEL=${MODEL:-}                   # .onnx scored in a and b; empty: the shipped model
+INIT=${INIT:-default}              # checkpoint fine-tuned in c
+FINETUNE=${FINETUNE:-$RUNS/aitex-finetune}
+MODEL_OPT=()
+[ -z "$MODEL" ] || MODEL_OPT=(--model "$MODEL")
 
 mkdir -p "$RUNS" "$RESULTS"
 
@@ -30,19 +37,19 @@ for step in $STEPS; do
   case $step in
     a)
       [ -f "$SYN/classes.txt" ] || "$FI" synth images --out "$SYN" --count 300 --size 512 --seed 9999
-      "$FI" eval --data "$SYN" --threads "$THREADS" --json "$RESULTS/eval_synthetic.json"
+      "$FI" eval "${MODEL_OPT[@]}" --data "$SYN" --threads "$THREADS" --json "$RESULTS/eval_synthetic.json"
       ;;
     b)
-      "$FI" eval --data "$AITEX" --threads "$THREADS" --json "$RESULTS/eval_aitex_zeroshot.json"
+      "$FI" eval "${MODEL_OPT[@]}" --data "$AITEX" --threads "$THREADS" --json "$RESULTS/eval_aitex_zeroshot.json"
       "$PY" benchmarks/aitex_split.py "$AITEX" "$RUNS/aitex-split"
-      "$FI" eval --data "$RUNS/aitex-split/val" --threads "$THREADS" \
+      "$FI" eval "${MODEL_OPT[@]}" --data "$RUNS/aitex-split/val" --threads "$THREADS" \
         --json "$RESULTS/eval_aitex_zeroshot_val.json"
       ;;
     c)
       "$PY" benchmarks/aitex_split.py "$AITEX" "$RUNS/aitex-split"
-      "$FI" train --data "$RUNS/aitex-split/train" --init default --preset finetune --epochs "$EPOCHS" \
-        --out "$RUNS/aitex-finetune"
-      "$FI" eval --model "$RUNS/aitex-finetune/model.onnx" --data "$RUNS/aitex-split/val" \
+      "$FI" train --data "$RUNS/aitex-split/train" --init "$INIT" --preset finetune --epochs "$EPOCHS" \
+        --out "$FINETUNE"
+      "$FI" eval --model "$FINETUNE/model.onnx" --data "$RUNS/aitex-split/val" \
         --threads "$THREADS" --json "$RESULTS/eval_aitex_finetuned_val.json"
       ;;
     *)
