@@ -10,7 +10,12 @@ Run by hand:
 12 m/min, seeds 12 and 21..23); `demo` that of `make demo` (1280x720, 30 fps, 20 m/min: three 6.7 m
 rolls, seeds 7..9, and a 10 m defect-free roll, seed 12). Each roll is scored with
 `inspect.roll_score.score_roll` on medium/high visibility (found, duplicates, false reports).
-Writes benchmarks/results/roll_thresholds_<camera>.json. --model defaults to the shipped model.
+Writes benchmarks/results/roll_thresholds_<camera>.json (or --out). --model defaults to the shipped
+model. --seeds replaces the defect rolls' seeds, e.g. to compare two models on rolls that neither the
+thresholds nor any earlier choice was made on:
+
+    .venv/bin/python benchmarks/roll_thresholds.py --camera demo --seeds 13,14,15,16,17,18 \
+        --model runs/X/model.onnx --thresholds 0.85 --out runs/X-rolls.json
 """
 
 from __future__ import annotations
@@ -35,15 +40,15 @@ RESULTS = Path(__file__).parent / "results"
 PX_PER_MM = 4.0
 
 
-def rolls(camera: str) -> dict[str, RollConfig]:
+def rolls(camera: str, seeds: tuple[int, ...] | None = None) -> dict[str, RollConfig]:
     if camera == "small":
         small = dict(fps=10, width=320, height=240, px_per_mm=PX_PER_MM)
         found = {f"defects-{s}": RollConfig(seconds=30, speed_m_per_min=6, seed=s, defects_per_m=10, **small)
-                 for s in (11, 31)}  # fmt: skip
+                 for s in seeds or (11, 31)}  # fmt: skip
         clean = {f"clean-{s}": RollConfig(seconds=50, speed_m_per_min=12, seed=s, defects_per_m=0, **small)
                  for s in (12, 21, 22, 23)}  # fmt: skip
         return found | clean
-    found = {f"defects-{s}": RollConfig(seconds=20, seed=s) for s in (7, 8, 9)}
+    found = {f"defects-{s}": RollConfig(seconds=20, seed=s) for s in seeds or (7, 8, 9)}
     return found | {"clean-12": RollConfig(seconds=30, seed=12, defects_per_m=0)}
 
 
@@ -52,7 +57,10 @@ def main() -> None:
     parser.add_argument("--camera", choices=("small", "demo"), default="small")
     parser.add_argument("--thresholds", default="0.5,0.6,0.895")
     parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--seeds", default=None, help="defect rolls' seeds, comma-separated")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
     model = load_model(args.model)
     thresholds = [float(t) for t in args.thresholds.split(",")]
     config = PipelineConfig(
@@ -63,7 +71,7 @@ def main() -> None:
         folder = Path(tmp)
         truths = {
             name: write_roll_video(roll, folder / f"{name}.mp4", progress=False)
-            for name, roll in rolls(args.camera).items()
+            for name, roll in rolls(args.camera, seeds).items()
         }
         for threshold in thresholds:
             at = PipelineConfig(
@@ -94,8 +102,12 @@ def main() -> None:
                 f"{n}: {r['found']}/{r['truths']} dup {r['duplicates']} false {r['false_reports']}"
                 for n, r in row["rolls"].items()
             ]
+            kinds = ("found", "truths", "false_reports")
+            total = {k: sum(r[k] for r in row["rolls"].values()) for k in kinds}
+            row["total"] = total
+            parts.append(f"all: {total['found']}/{total['truths']} false {total['false_reports']}")
             print(threshold, "  ".join(parts), flush=True)
-    out = RESULTS / f"roll_thresholds_{args.camera}.json"
+    out = args.out or RESULTS / f"roll_thresholds_{args.camera}.json"
     document = {
         "model": str(model.path),
         "image_threshold": model.info.threshold,
