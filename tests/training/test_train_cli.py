@@ -3,6 +3,7 @@ goes data folder -> training -> calibration -> model.onnx + weights.pt -> export
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -35,6 +36,7 @@ def _fail(args: list[str]) -> str:
         (["train", "--synthetic", "--preset", "defualt", "--out", "{tmp}/run"], "did you mean 'default'"),
         (["train", "--synthetic", "--init", "{tmp}/missing.pt", "--out", "{tmp}/run"], "--init"),
         (["train", "--synthetic", "--resume", "--out", "{tmp}/run"], "last.pt does not exist"),
+        (["train", "--synthetic", "--keep", "middle", "--out", "{tmp}/run"], "--keep must be one of"),
         (["export", "{tmp}/missing.pt", "--out", "{tmp}/m.onnx"], "does not exist"),
         (["export", "{tmp}/foreign.pt", "--out", "{tmp}/m.onnx"], "not a fabric-inspect checkpoint"),
         (["export", "{tmp}/foreign.pt", "--out", "{tmp}/m.txt"], "must end in .onnx"),
@@ -88,3 +90,27 @@ def test_registering_train_and_export_does_not_import_torch():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.slow
+def test_keep_last_exports_the_final_epoch_and_a_finished_run_can_be_re_exported(synthetic_dataset, tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--data", str(synthetic_dataset), "--out", str(out), "--preset", "quick"]
+    args += ["--epochs", "3", "--steps", "2", "--batch-size", "4", "--crop", "64", "--lr", "0.05"]
+    args += ["--no-progress"]
+    assert runner.invoke(app, args).exit_code == 0
+    best = torch.load(out / "best.pt", weights_only=True)
+    last = torch.load(out / "last.pt", weights_only=True)
+    kept = torch.load(out / "weights.pt", weights_only=True)
+    assert kept["epoch"] == best["epoch"] and kept["training"]["kept"] == "best"
+    assert all(torch.equal(kept["model"][k], best["model"][k]) for k in best["model"])
+
+    result = runner.invoke(app, [*args, "--resume", "--keep", "last"])  # no epoch left: export only
+    assert result.exit_code == 0, result.output
+    kept = torch.load(out / "weights.pt", weights_only=True)
+    assert kept["epoch"] == last["epoch"] == 2
+    assert kept["training"]["exported_epoch"] == 3 and kept["training"]["kept"] == "last"
+    assert all(torch.equal(kept["model"][k], last["model"][k]) for k in last["model"])
+    history = json.loads((out / "metrics.json").read_text())["epochs"]
+    assert kept["metrics"]["val_loss"] == pytest.approx(history[-1]["val_loss"])
+    assert load_model(out / "model.onnx").info.training["exported_epoch"] == 3

@@ -78,10 +78,20 @@ def train(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out from its last.pt.")
     ] = False,
+    keep: Annotated[
+        str,
+        typer.Option(
+            "--keep",
+            help="Epoch to export: best (validation image AUROC) or last (for long runs, whose "
+            "validation set of 256 images moves more from epoch to epoch than the model does).",
+        ),
+    ] = "best",
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
-    from fabric_inspect.training.config import preset
+    from fabric_inspect.training.config import KEEP_EPOCHS, preset
 
+    if keep not in KEEP_EPOCHS:
+        raise ConfigError(f"--keep must be one of {', '.join(KEEP_EPOCHS)}, got {keep!r}")
     if synthetic == (data is not None):
         raise ConfigError("give exactly one of --data DIR or --synthetic")
     if data is not None and not data.is_dir():
@@ -106,14 +116,14 @@ def train(
     if init is not None and init != "default" and not Path(init).is_file():
         raise InputError(f"--init {init} is neither 'default' nor an existing checkpoint file")
     _need_torch()
-    result = _run_training(out, data, fmt, synthetic, config, init, resume, progress)
+    result = _run_training(out, data, fmt, synthetic, config, init, resume, keep, progress)
     typer.echo(f"model {result.model_path}  threshold {result.threshold:.4f}")
     for key in ("val_image_auroc", "val_defect_recall", "val_false_alarm_rate", "calibration_far"):
         if result.metrics.get(key) is not None:
             typer.echo(f"  {key}: {result.metrics[key]:.4f}")
 
 
-def _run_training(out, data, fmt, synthetic, config, init, resume, progress):
+def _run_training(out, data, fmt, synthetic, config, init, resume, keep, progress):
     from fabric_inspect.datasets.classes import DEFECT_CLASSES
     from fabric_inspect.training.pipeline import fit
 
@@ -130,7 +140,9 @@ def _run_training(out, data, fmt, synthetic, config, init, resume, progress):
             )
         val = load_dataset(val_dir, "labeled")
         source = SyntheticSource(config)
-        return fit(source, config, out, DEFECT_CLASSES, init, resume, val_dataset=val, progress=progress)
+        return fit(
+            source, config, out, DEFECT_CLASSES, init, resume, val_dataset=val, progress=progress, keep=keep
+        )
     from fabric_inspect.datasets.loader import load_dataset, split_by_group
     from fabric_inspect.training.data import FolderSource
 
@@ -143,7 +155,15 @@ def _run_training(out, data, fmt, synthetic, config, init, resume, progress):
         )
     source = FolderSource(config, train_ds, val_ds)
     return fit(
-        source, config, out, tuple(dataset.classes), init, resume, val_dataset=val_ds, progress=progress
+        source,
+        config,
+        out,
+        tuple(dataset.classes),
+        init,
+        resume,
+        val_dataset=val_ds,
+        progress=progress,
+        keep=keep,
     )
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from fabric_inspect.errors import ConfigError
 
+KEEP_EPOCHS = ("best", "last")  # which epoch of a run `train --keep` exports
+
 
 @dataclass(frozen=True, slots=True)
 class TrainConfig:

@@ -1,7 +1,7 @@
 """Train -> calibrate -> export: what `fabric-inspect train` does, as one library function (torch).
 
 1. build the network (fresh, or from `--init default|CKPT`: the shipped default.pt or a checkpoint);
-2. train it (`loop.train`), keep the weights with the best validation loss;
+2. train it (`loop.train`), keep the weights of the best validation epoch (or, with `keep="last"`, the last);
 3. export them to ONNX, score the defect-free calibration images through onnxruntime (the same path
    as inspection) and pick the threshold for the target false-alarm rate (`calibrate_threshold`);
 4. evaluate the validation set with that threshold (`evaluate`, when a dataset on disk is at hand);
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from fabric_inspect import __version__
-from fabric_inspect.errors import ModelError
+from fabric_inspect.errors import ConfigError, ModelError
 from fabric_inspect.models.checkpoint import (
     default_weights_path,
     load_checkpoint,
@@ -29,7 +29,7 @@ from fabric_inspect.models.checkpoint import (
 )
 from fabric_inspect.models.export import export_onnx, model_info_for
 from fabric_inspect.models.network import DefectNet, NetworkConfig
-from fabric_inspect.training.config import TrainConfig
+from fabric_inspect.training.config import KEEP_EPOCHS, TrainConfig
 from fabric_inspect.training.loop import train
 
 log = logging.getLogger(__name__)
@@ -99,12 +99,19 @@ def fit(
     resume: bool = False,
     val_dataset: Any = None,
     progress: bool = True,
+    keep: str = "best",
 ) -> FitResult:
-    """Train on `source` into `out_dir`, calibrate, and write model.onnx + weights.pt there."""
+    """Train on `source` into `out_dir`, calibrate, and write model.onnx + weights.pt there.
+
+    `keep` is the epoch exported: "best" (the best validation image AUROC) or "last" (the final epoch,
+    for a long run whose small validation set moves more from epoch to epoch than the model does)."""
+    if keep not in KEEP_EPOCHS:
+        raise ConfigError(f"--keep must be one of {', '.join(KEEP_EPOCHS)}, got {keep!r}")
     net = init_network(init, config, classes)
     result = train(net, source, config, out_dir, resume=resume, progress=progress)
-    summary = {"init": init or "scratch", "epochs_run": len(result.history)}
-    return finalize(result.best_path, source, config, out_dir, summary, val_dataset)
+    summary = {"init": init or "scratch", "epochs_run": len(result.history), "kept": keep}
+    chosen = result.best_path if keep == "best" else result.last_path
+    return finalize(chosen, source, config, out_dir, summary, val_dataset)
 
 
 def finalize(
@@ -118,10 +125,12 @@ def finalize(
     """Calibrate and export the weights of `checkpoint`: model.onnx and weights.pt in `out_dir`."""
     from fabric_inspect.training.calibrate import calibrate_threshold, false_alarm_rate
 
-    best = load_checkpoint(checkpoint)
-    net = network_from_checkpoint(best, source=str(checkpoint)).eval()
+    state = load_checkpoint(checkpoint)
+    net = network_from_checkpoint(state, source=str(checkpoint)).eval()
+    epoch = int(state["epoch"])
+    row = next((r for r in state.get("history", []) if r.get("epoch") == epoch + 1), state["best"])
     summary = {**source.summary(), **(summary or {})}
-    summary["best_epoch"] = int(best["epoch"]) + 1
+    summary["exported_epoch"] = epoch + 1
     summary["package_version"] = __version__
     draft = out_dir / "draft.onnx"
     calibration = source.calibration_images()
@@ -132,8 +141,8 @@ def finalize(
         "calibration_images": int(scores.size),
         "calibration_far": false_alarm_rate(scores, threshold),
         "target_far": config.target_far,
-        "val_loss": float(best["best"]["val_loss"]),
-        "val_image_auroc_epoch": best["best"].get("val_image_auroc"),
+        "val_loss": float(row["val_loss"]),
+        "val_image_auroc_epoch": row.get("val_image_auroc"),
     }
     final = out_dir / "model.onnx"
     if val_dataset is not None:
@@ -152,7 +161,7 @@ def finalize(
             "config": net.config.to_dict(),
             "classes": list(net.config.classes),
             "threshold": threshold,
-            "epoch": int(best["epoch"]),
+            "epoch": epoch,
             "train_config": config.to_dict(),
             "training": summary,
             "metrics": metrics,
