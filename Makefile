@@ -41,14 +41,11 @@ lint: $(STAMP_FULL)
 
 # Retrain the shipped model on synthetic fabric (the recorded recipe).
 model: $(STAMP_FULL)
-	$(VENV)/bin/fabric-inspect train --synthetic --out runs/default --preset default
-	$(VENV)/bin/fabric-inspect train --synthetic --out runs/lines --preset lines --init runs/default/weights.pt
-	$(VENV)/bin/fabric-inspect train --synthetic --out runs/small --preset small --init runs/lines/weights.pt
-	$(VENV)/bin/fabric-inspect train --synthetic --out runs/small2 --preset small --epochs 24 --patience 99 \
-		--init runs/small/last.pt
-	$(VENV)/bin/fabric-inspect calibrate --roll --synthetic --model runs/small2/model.onnx \
+	$(VENV)/bin/fabric-inspect train --synthetic --out runs/default --preset small --epochs 150 --patience 99 \
+		--seed 3 --lr 3e-3 --keep last
+	$(VENV)/bin/fabric-inspect calibrate --roll --synthetic --model runs/default/model.onnx \
 		--size 1280x720 --fps 30 --speed 20 --metres 20 --rolls 5 --out src/fabric_inspect/models/default.onnx
-	cp runs/small2/weights.pt src/fabric_inspect/models/default.pt
+	cp runs/default/weights.pt src/fabric_inspect/models/default.pt
 
 bench: $(STAMP_BASE)
 	$(VENV)/bin/fabric-inspect bench --synthetic --sizes 640x480,1280x720,1920x1080 \
