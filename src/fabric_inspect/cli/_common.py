@@ -1,11 +1,13 @@
-"""What every command shares: turning library errors into one clear red line and an exit code."""
+"""What every command shares: turning library errors into one clear red line and an exit code, and a
+progress bar on stderr."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -45,3 +47,17 @@ def handles_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise fail(str(err), err.exit_code) from None
 
     return wrapper
+
+
+@contextlib.contextmanager
+def stderr_bar(label: str, disable: bool = False) -> Iterator[Callable[..., None]]:
+    """A transient progress bar on stderr, shown only on an interactive terminal. Yields
+    `update(done, total=None)` (a None total leaves the bar's total as it is)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    err = Console(stderr=True)
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=disable or not err.is_terminal) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total=None: bar.update(task, completed=done, total=total)

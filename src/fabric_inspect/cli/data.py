@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fabric_inspect.cli._common import handles_errors
+from fabric_inspect.cli._common import handles_errors, stderr_bar
 from fabric_inspect.errors import InputError
 
 FORMAT_HELP = "Dataset layout: auto|labeled|folders|mvtec|aitex (auto tells them apart by folder names)."
@@ -29,18 +29,10 @@ def check(
     fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print problems only.")] = False,
 ) -> None:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from fabric_inspect.datasets.check import check_dataset, summary_lines
 
-    err = Console(stderr=True)
-    columns = (TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
-        task = bar.add_task("check", total=None)
-        report = check_dataset(
-            path, fmt, progress=lambda done, total: bar.update(task, completed=done, total=total)
-        )
+    with stderr_bar("checking", disable=quiet) as update:
+        report = check_dataset(path, fmt, progress=update)
     if not quiet:
         for line in summary_lines(report):
             typer.echo(line)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fabric_inspect.cli._common import handles_errors
+from fabric_inspect.cli._common import handles_errors, stderr_bar
 from fabric_inspect.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -88,10 +88,9 @@ def train(
     ] = "best",
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
-    from fabric_inspect.training.config import KEEP_EPOCHS, preset
+    from fabric_inspect.training.config import check_keep, preset
 
-    if keep not in KEEP_EPOCHS:
-        raise ConfigError(f"--keep must be one of {', '.join(KEEP_EPOCHS)}, got {keep!r}")
+    check_keep(keep)
     if synthetic == (data is not None):
         raise ConfigError("give exactly one of --data DIR or --synthetic")
     if data is not None and not data.is_dir():
@@ -116,20 +115,23 @@ def train(
     if init is not None and init != "default" and not Path(init).is_file():
         raise InputError(f"--init {init} is neither 'default' nor an existing checkpoint file")
     _need_torch()
-    result = _run_training(out, data, fmt, synthetic, config, init, resume, keep, progress)
+    from fabric_inspect.training.pipeline import fit
+
+    out.mkdir(parents=True, exist_ok=True)
+    source, classes, val = _training_data(out, data, fmt, synthetic, config)
+    result = fit(source, config, out, classes, init, resume, val_dataset=val, progress=progress, keep=keep)
     typer.echo(f"model {result.model_path}  threshold {result.threshold:.4f}")
     for key in ("val_image_auroc", "val_defect_recall", "val_false_alarm_rate", "calibration_far"):
         if result.metrics.get(key) is not None:
             typer.echo(f"  {key}: {result.metrics[key]:.4f}")
 
 
-def _run_training(out, data, fmt, synthetic, config, init, resume, keep, progress):
-    from fabric_inspect.datasets.classes import DEFECT_CLASSES
-    from fabric_inspect.training.pipeline import fit
+def _training_data(out, data, fmt, synthetic, config):
+    """What `train` learns from: (source, class names, validation dataset on disk)."""
+    from fabric_inspect.datasets.loader import load_dataset
 
-    out.mkdir(parents=True, exist_ok=True)
     if synthetic:
-        from fabric_inspect.datasets.loader import load_dataset
+        from fabric_inspect.datasets.classes import DEFECT_CLASSES
         from fabric_inspect.datasets.synthetic import write_dataset
         from fabric_inspect.training.data import SyntheticSource
 
@@ -138,12 +140,8 @@ def _run_training(out, data, fmt, synthetic, config, init, resume, keep, progres
             write_dataset(
                 val_dir, config.val_images * 2, config.val_size, SYNTH_VAL_SEED, grey=not config.color
             )
-        val = load_dataset(val_dir, "labeled")
-        source = SyntheticSource(config)
-        return fit(
-            source, config, out, DEFECT_CLASSES, init, resume, val_dataset=val, progress=progress, keep=keep
-        )
-    from fabric_inspect.datasets.loader import load_dataset, split_by_group
+        return SyntheticSource(config), DEFECT_CLASSES, load_dataset(val_dir, "labeled")
+    from fabric_inspect.datasets.loader import split_by_group
     from fabric_inspect.training.data import FolderSource
 
     dataset = load_dataset(data, fmt)
@@ -153,18 +151,7 @@ def _run_training(out, data, fmt, synthetic, config, init, resume, keep, progres
             f"--data {data}: the validation split has no defect-free images to calibrate the threshold on; "
             "add defect-free images (good/ or images without a mask)"
         )
-    source = FolderSource(config, train_ds, val_ds)
-    return fit(
-        source,
-        config,
-        out,
-        tuple(dataset.classes),
-        init,
-        resume,
-        val_dataset=val_ds,
-        progress=progress,
-        keep=keep,
-    )
+    return FolderSource(config, train_ds, val_ds), tuple(dataset.classes), val_ds
 
 
 @handles_errors
@@ -217,24 +204,18 @@ def prune(
     if out.suffix != ".pt":
         raise ConfigError(f"--out {out} must end in .pt")
     _need_torch()
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from fabric_inspect.models.checkpoint import load_checkpoint, network_from_checkpoint, save_checkpoint
     from fabric_inspect.training.prune import prune_stream, pruning_batch
 
     state = load_checkpoint(checkpoint)
     net = network_from_checkpoint(state, source=str(checkpoint))
     before = net.config.widths[2]
-    err = Console(stderr=True)
-    columns = (TextColumn("channels removed"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task("prune", total=max(before - width, 0))
+    with stderr_bar("channels removed") as update:
         narrow = prune_stream(
             net,
             width,
             pruning_batch(net.config.color),
-            progress=lambda left, _dropped: bar.update(task, completed=before - left),
+            progress=lambda left, _dropped: update(before - left, max(before - width, 0)),
         )
     pruned = {**state, "model": narrow.state_dict(), "config": narrow.config.to_dict()}
     pruned["training"] = {**(state.get("training") or {}), "pruned": f"{before} -> {width} stride-8 channels"}

@@ -11,6 +11,11 @@ from fabric_inspect.errors import ConfigError
 KEEP_EPOCHS = ("best", "last")  # which epoch of a run `train --keep` exports
 
 
+def check_keep(keep: str) -> None:
+    if keep not in KEEP_EPOCHS:
+        raise ConfigError(f"--keep must be one of {', '.join(KEEP_EPOCHS)}, got {keep!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class TrainConfig:
     """How to train (or fine-tune) a DefectNet. Validated on construction; stored as config.json."""

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from fabric_inspect import __version__
-from fabric_inspect.errors import ConfigError, ModelError
+from fabric_inspect.errors import ModelError
 from fabric_inspect.models.checkpoint import (
     default_weights_path,
     load_checkpoint,
@@ -29,7 +29,7 @@ from fabric_inspect.models.checkpoint import (
 )
 from fabric_inspect.models.export import export_onnx, model_info_for
 from fabric_inspect.models.network import DefectNet, NetworkConfig
-from fabric_inspect.training.config import KEEP_EPOCHS, TrainConfig
+from fabric_inspect.training.config import TrainConfig, check_keep
 from fabric_inspect.training.loop import train
 
 log = logging.getLogger(__name__)
@@ -105,8 +105,7 @@ def fit(
 
     `keep` is the epoch exported: "best" (the best validation image AUROC) or "last" (the final epoch,
     for a long run whose small validation set moves more from epoch to epoch than the model does)."""
-    if keep not in KEEP_EPOCHS:
-        raise ConfigError(f"--keep must be one of {', '.join(KEEP_EPOCHS)}, got {keep!r}")
+    check_keep(keep)
     net = init_network(init, config, classes)
     result = train(net, source, config, out_dir, resume=resume, progress=progress)
     summary = {"init": init or "scratch", "epochs_run": len(result.history), "kept": keep}
