@@ -76,6 +76,7 @@ def test_train_on_a_folder_then_export_gives_calibrated_models(synthetic_dataset
     assert not list(out.glob("*.onnx.data")) and not (out / "draft.onnx").exists()
     state = torch.load(out / "weights.pt", weights_only=True)
     assert state["threshold"] == pytest.approx(model.info.threshold)
+    assert model.info.version == state["version"] == "run"  # no --model-version: the run folder's name
 
     exported = tmp_path / "again.onnx"
     result = runner.invoke(app, ["export", str(out / "weights.pt"), "--out", str(exported)])
@@ -83,6 +84,12 @@ def test_train_on_a_folder_then_export_gives_calibrated_models(synthetic_dataset
     again = load_model(exported)
     assert again.info.threshold == pytest.approx(model.info.threshold)
     assert again.info.classes == model.info.classes
+    assert again.info.version == "run"
+    result = runner.invoke(
+        app, ["export", str(out / "weights.pt"), "--out", str(exported), "--version", "7b"]
+    )
+    assert result.exit_code == 0, result.output
+    assert load_model(exported).info.version == "7b"
 
 
 def test_registering_train_and_export_does_not_import_torch():
@@ -105,7 +112,7 @@ def test_keep_last_exports_the_final_epoch_and_a_finished_run_can_be_re_exported
     assert kept["epoch"] == best["epoch"] and kept["training"]["kept"] == "best"
     assert all(torch.equal(kept["model"][k], best["model"][k]) for k in best["model"])
 
-    result = runner.invoke(app, [*args, "--resume", "--keep", "last"])  # no epoch left: export only
+    result = runner.invoke(app, [*args, "--resume", "--keep", "last", "--model-version", "5"])  # export only
     assert result.exit_code == 0, result.output
     kept = torch.load(out / "weights.pt", weights_only=True)
     assert kept["epoch"] == last["epoch"] == 2
@@ -113,4 +120,5 @@ def test_keep_last_exports_the_final_epoch_and_a_finished_run_can_be_re_exported
     assert all(torch.equal(kept["model"][k], last["model"][k]) for k in last["model"])
     history = json.loads((out / "metrics.json").read_text())["epochs"]
     assert kept["metrics"]["val_loss"] == pytest.approx(history[-1]["val_loss"])
-    assert load_model(out / "model.onnx").info.training["exported_epoch"] == 3
+    reexported = load_model(out / "model.onnx").info
+    assert reexported.training["exported_epoch"] == 3 and reexported.version == kept["version"] == "5"

@@ -86,6 +86,14 @@ def train(
             "validation set of 256 images moves more from epoch to epoch than the model does).",
         ),
     ] = "best",
+    model_version: Annotated[
+        str | None,
+        typer.Option(
+            "--model-version",
+            help="Version written in the model's metadata, which `run` prints and the database keeps "
+            "(default: the --out folder's name).",
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     from fabric_inspect.training.config import check_keep, preset
@@ -119,8 +127,20 @@ def train(
 
     out.mkdir(parents=True, exist_ok=True)
     source, classes, val = _training_data(out, data, fmt, synthetic, config)
-    result = fit(source, config, out, classes, init, resume, val_dataset=val, progress=progress, keep=keep)
-    typer.echo(f"model {result.model_path}  threshold {result.threshold:.4f}")
+    version = model_version or out.resolve().name
+    result = fit(
+        source,
+        config,
+        out,
+        classes,
+        init,
+        resume,
+        val_dataset=val,
+        progress=progress,
+        keep=keep,
+        version=version,
+    )
+    typer.echo(f"model {result.model_path}  version {version}  threshold {result.threshold:.4f}")
     for key in ("val_image_auroc", "val_defect_recall", "val_false_alarm_rate", "calibration_far"):
         if result.metrics.get(key) is not None:
             typer.echo(f"  {key}: {result.metrics[key]:.4f}")
@@ -162,7 +182,10 @@ def export(
         None, "--threshold", help="Operating threshold (default: the checkpoint's)."
     ),
     name: Annotated[str, typer.Option("--name", help="Model name stored in the metadata.")] = "fabric-fcn",
-    version: Annotated[str, typer.Option("--version", help="Model version stored in the metadata.")] = "1",
+    version: Annotated[
+        str | None,
+        typer.Option("--version", help="Model version stored in the metadata (default: the checkpoint's)."),
+    ] = None,
 ) -> None:
     if not checkpoint.is_file():
         raise InputError(f"checkpoint {checkpoint} does not exist; give a weights.pt from a training run")
@@ -181,7 +204,7 @@ def export(
         net,
         value,
         name=name,
-        version=version,
+        version=version or str(state.get("version", "1")),
         training=state.get("training") or {},
         metrics=state.get("metrics") or {},
     )

@@ -100,17 +100,19 @@ def fit(
     val_dataset: Any = None,
     progress: bool = True,
     keep: str = "best",
+    version: str = "1",
 ) -> FitResult:
     """Train on `source` into `out_dir`, calibrate, and write model.onnx + weights.pt there.
 
     `keep` is the epoch exported: "best" (the best validation image AUROC) or "last" (the final epoch,
-    for a long run whose small validation set moves more from epoch to epoch than the model does)."""
+    for a long run whose small validation set moves more from epoch to epoch than the model does).
+    `version` is the model version written in the ONNX metadata (shown by `run` and in the database)."""
     check_keep(keep)
     net = init_network(init, config, classes)
     result = train(net, source, config, out_dir, resume=resume, progress=progress)
     summary = {"init": init or "scratch", "epochs_run": len(result.history), "kept": keep}
     chosen = result.best_path if keep == "best" else result.last_path
-    return finalize(chosen, source, config, out_dir, summary, val_dataset)
+    return finalize(chosen, source, config, out_dir, summary, val_dataset, version)
 
 
 def finalize(
@@ -120,6 +122,7 @@ def finalize(
     out_dir: Path,
     summary: dict[str, Any] | None = None,
     val_dataset: Any = None,
+    version: str = "1",
 ) -> FitResult:
     """Calibrate and export the weights of `checkpoint`: model.onnx and weights.pt in `out_dir`."""
     from fabric_inspect.training.calibrate import calibrate_threshold, false_alarm_rate
@@ -133,7 +136,8 @@ def finalize(
     summary["package_version"] = __version__
     draft = out_dir / "draft.onnx"
     calibration = source.calibration_images()
-    export_onnx(net, draft, model_info_for(net, 0.5, name=MODEL_NAME), parity_frames=calibration[:1])
+    named = {"name": MODEL_NAME, "version": version}
+    export_onnx(net, draft, model_info_for(net, 0.5, **named), parity_frames=calibration[:1])
     scores = calibration_scores(draft, calibration, config.threads)
     threshold = calibrate_threshold(scores, config.target_far)
     metrics: dict[str, Any] = {
@@ -145,13 +149,9 @@ def finalize(
     }
     final = out_dir / "model.onnx"
     if val_dataset is not None:
-        export_onnx(
-            net, draft, model_info_for(net, threshold, name=MODEL_NAME, training=summary, metrics=metrics)
-        )
+        export_onnx(net, draft, model_info_for(net, threshold, **named, training=summary, metrics=metrics))
         metrics.update(_evaluate(draft, val_dataset))
-    export_onnx(
-        net, final, model_info_for(net, threshold, name=MODEL_NAME, training=summary, metrics=metrics)
-    )
+    export_onnx(net, final, model_info_for(net, threshold, **named, training=summary, metrics=metrics))
     draft.unlink(missing_ok=True)
     weights = save_checkpoint(
         out_dir / "weights.pt",
@@ -160,6 +160,7 @@ def finalize(
             "config": net.config.to_dict(),
             "classes": list(net.config.classes),
             "threshold": threshold,
+            "version": version,
             "epoch": epoch,
             "train_config": config.to_dict(),
             "training": summary,
@@ -169,7 +170,7 @@ def finalize(
     (out_dir / "summary.json").write_text(
         json.dumps({"training": summary, "metrics": metrics, "threshold": threshold}, indent=1)
     )
-    log.info("wrote %s (threshold %.4f) and %s", final, threshold, weights)
+    log.info("wrote %s (version %s, threshold %.4f) and %s", final, version, threshold, weights)
     return FitResult(final, weights, threshold, metrics)
 
 
