@@ -52,3 +52,12 @@ def test_found_duplicated_and_false_reports_are_told_apart():
 def test_visibility_filter_scores_only_the_chosen_grades():
     score = score_roll([event(100.0, 50.0)], TRUTH, visibilities=("medium", "high"))
     assert score.truths == 1 and score.recall == 1.0
+
+
+def test_slack_along_the_roll_grows_with_the_distance_measured():
+    far = {"defects": [{**TRUTH["defects"][0], "roll_y_mm": 5000.0}]}
+    late = event(5000.0 - 2.0 - 10.0 - 14.0, 50.0)  # 14 mm past the fixed slack: 0.28 % of 5 m
+    assert score_roll([late], far).found == 1
+    assert score_roll([late], far, slack_fraction=0.0).false_reports == 1
+    assert score_roll([event(5000.0 - 2.0 - 10.0 - 26.0, 50.0)], far).false_reports == 1  # 0.52 %
+    assert score_roll([event(5000.0, 50.0 + 2.0 + 10.0 + 1.0)], far).false_reports == 1  # across: fixed

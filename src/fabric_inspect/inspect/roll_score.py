@@ -1,7 +1,11 @@
 """Score reported defects against a roll's ground truth (roll.json): found once, duplicated, or false.
 
 Used by the end-to-end tests and the benchmarks. An event matches a ground-truth defect when its
-position lies within the defect's extent (plus `slack_mm`) along and across the roll.
+position lies within the defect's extent plus `slack_mm` across the roll, and along the roll within
+the extent plus `slack_mm` plus `slack_fraction` of the defect's distance from the start of the roll.
+Positions along the roll are the integral of the measured motion, so their error grows with the
+distance: #4 allows 5 %; the motion estimate is within about 0.3 % on the synthetic articles, which
+at 5 m is 15 mm, more than a fixed 10 mm slack.
 """
 
 from __future__ import annotations
@@ -28,19 +32,26 @@ class RollScore:
         return self.duplicates / self.events if self.events else 0.0
 
 
-def _matches(event: dict, truth: dict, slack_mm: float) -> bool:
+def _matches(event: dict, truth: dict, slack_mm: float, slack_fraction: float) -> bool:
     dy = abs(event["roll_y_mm"] - truth["roll_y_mm"])
     dx = abs(event["roll_x_mm"] - truth["roll_x_mm"])
-    return dy <= truth["length_mm"] / 2 + slack_mm and dx <= truth["width_mm"] / 2 + slack_mm
+    along = truth["length_mm"] / 2 + slack_mm + slack_fraction * abs(truth["roll_y_mm"])
+    return dy <= along and dx <= truth["width_mm"] / 2 + slack_mm
 
 
-def score_roll(events: list[dict], truth: dict, slack_mm: float = 10.0, visibilities=None) -> RollScore:
+def score_roll(
+    events: list[dict],
+    truth: dict,
+    slack_mm: float = 10.0,
+    visibilities=None,
+    slack_fraction: float = 0.005,
+) -> RollScore:
     """Match events to the visible ground-truth defects (optionally only those of `visibilities`)."""
     defects = [d for d in truth["defects"] if d.get("frames")]
     hits: dict[int, list[dict]] = {d["id"]: [] for d in defects}
     false_reports = 0
     for event in events:
-        near = [d for d in defects if _matches(event, d, slack_mm)]
+        near = [d for d in defects if _matches(event, d, slack_mm, slack_fraction)]
         if not near:
             false_reports += 1
             continue
