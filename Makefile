@@ -42,7 +42,7 @@ lint: $(STAMP_FULL)
 # Retrain the shipped model on synthetic fabric (the recorded recipe).
 model: $(STAMP_FULL)
 	$(VENV)/bin/fabric-inspect train --synthetic --out runs/default --preset small --epochs 150 --patience 99 \
-		--seed 3 --lr 3e-3 --keep last
+		--seed 3 --lr 3e-3 --keep last --model-version 4
 	$(VENV)/bin/fabric-inspect calibrate --roll --synthetic --model runs/default/model.onnx \
 		--size 1280x720 --fps 30 --speed 20 --metres 20 --rolls 5 --out src/fabric_inspect/models/default.onnx
 	cp runs/default/weights.pt src/fabric_inspect/models/default.pt
