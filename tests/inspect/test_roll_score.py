@@ -56,8 +56,8 @@ def test_visibility_filter_scores_only_the_chosen_grades():
 
 def test_slack_along_the_roll_grows_with_the_distance_measured():
     far = {"defects": [{**TRUTH["defects"][0], "roll_y_mm": 5000.0}]}
-    late = event(5000.0 - 2.0 - 10.0 - 14.0, 50.0)  # 14 mm past the fixed slack: 0.28 % of 5 m
+    late = event(5000.0 - 2.0 - 10.0 - 11.0, 50.0)  # 11 mm past the fixed slack: 0.22 % of 5 m
     assert score_roll([late], far).found == 1
     assert score_roll([late], far, slack_fraction=0.0).false_reports == 1
-    assert score_roll([event(5000.0 - 2.0 - 10.0 - 26.0, 50.0)], far).false_reports == 1  # 0.52 %
+    assert score_roll([event(5000.0 - 2.0 - 10.0 - 14.0, 50.0)], far).false_reports == 1  # 0.28 %
     assert score_roll([event(5000.0, 50.0 + 2.0 + 10.0 + 1.0)], far).false_reports == 1  # across: fixed

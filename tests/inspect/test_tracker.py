@@ -103,6 +103,7 @@ def test_the_class_with_most_score_wins_and_the_crop_is_of_the_best_frame():
         ({"max_missed": 0}, "max_missed"),
         ({"px_per_mm": 0.0}, "--px-per-mm"),
         ({"gate_px": -1.0}, "gate_px"),
+        ({"line_gap_mm": -1.0}, "line_gap_mm"),
     ],
 )
 def test_bad_tracker_settings_are_refused(kwargs, message):
@@ -122,3 +123,36 @@ def test_fragments_of_one_defect_that_grow_together_are_reported_once():
     confirmed, closed = run(tracker, per_frame)
     assert len(confirmed) == 1 and len(closed) == 1
     assert closed[0].length_mm == pytest.approx(120.0)  # top of the upper piece to bottom of the lower
+
+
+def streak(index: int, x: int = 100, name: str = "broken_end") -> Detection:
+    """A line along the roll filling the view's height in one column (a broken end)."""
+    return Detection((x, 0, x + 8, HEIGHT), name, 0.9, 8 * HEIGHT)
+
+
+def test_a_line_along_the_roll_lit_in_two_stretches_is_one_report_with_its_whole_length():
+    lit = [i < 10 or 50 <= i < 60 for i in range(120)]  # 40 dark frames: 400 px of fabric
+    per_frame = [[streak(i)] if on else [] for i, on in enumerate(lit)]
+    confirmed, closed = run(Tracker(TrackerConfig(k=3, n=5, px_per_mm=1.0, line_gap_mm=500)), per_frame)
+    assert len(confirmed) == 1 and len(closed) == 1, closed
+    # roll y from 0 (frame 0's bottom row) to frame 59's top row: 590 + 200
+    assert closed[0].length_mm == pytest.approx(790.0)
+    assert (closed[0].first_frame, closed[0].last_frame) == (0, 59)
+
+    confirmed, closed = run(Tracker(TrackerConfig(k=3, n=5, px_per_mm=1.0, line_gap_mm=0)), per_frame)
+    assert len(confirmed) == 2 and len(closed) == 2
+    confirmed, closed = run(Tracker(TrackerConfig(k=3, n=5, px_per_mm=1.0, line_gap_mm=300)), per_frame)
+    assert len(closed) == 2  # 410 px between the stretches' ends: beyond a 300 mm gap
+
+
+def test_a_held_line_does_not_swallow_other_defects_in_its_column():
+    per_frame = [[streak(i)] if i < 10 else [] for i in range(80)]
+    for i in range(30, 40):  # a knot in the same column, 200-300 px past the line's far end
+        knot = (96, 20 + SPEED * (i - 30), 112, 36 + SPEED * (i - 30))
+        per_frame[i].append(Detection(knot, "knot", 0.9, 256))
+    for i in range(50, 64):  # two short bits in another column, 80 px apart: not lines, not held
+        first = moving(20 - SPEED * 50, i, x=200, name="broken_end")
+        second = moving(-60 - SPEED * 50, i, x=200, name="broken_end")
+        per_frame[i] += [d for d in (first, second) if d.bbox[1] >= 0]
+    _, closed = run(Tracker(TrackerConfig(k=3, n=5, px_per_mm=1.0, line_gap_mm=500)), per_frame)
+    assert sorted(e.class_name for e in closed) == ["broken_end"] * 3 + ["knot"], closed

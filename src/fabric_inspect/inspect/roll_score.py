@@ -4,8 +4,10 @@ Used by the end-to-end tests and the benchmarks. An event matches a ground-truth
 position lies within the defect's extent plus `slack_mm` across the roll, and along the roll within
 the extent plus `slack_mm` plus `slack_fraction` of the defect's distance from the start of the roll.
 Positions along the roll are the integral of the measured motion, so their error grows with the
-distance: #4 allows 5 %; the motion estimate is within about 0.3 % on the synthetic articles, which
-at 5 m is 15 mm, more than a fixed 10 mm slack.
+distance: #4 allows 5 %; on the demo camera's rolls the estimate ran up to 0.23 % short, 15 mm at
+6.4 m, more than a fixed 10 mm slack. The fraction is kept near that error (0.25 %), not at #4's
+5 %: at 0.5 % a report on a column 113 mm beside a full-width thick place, 34 mm along the roll from
+it at 5.7 m, counted as finding it.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def score_roll(
     truth: dict,
     slack_mm: float = 10.0,
     visibilities=None,
-    slack_fraction: float = 0.005,
+    slack_fraction: float = 0.0025,
 ) -> RollScore:
     """Match events to the visible ground-truth defects (optionally only those of `visibilities`)."""
     defects = [d for d in truth["defects"] if d.get("frames")]

@@ -5,6 +5,11 @@ motion estimate), where a defect on the fabric stands still; a detection joins t
 it overlaps (within `gate_px`). A track is confirmed once it is seen in `k` of the last `n` frames
 (flicker is rejected) and is closed when it has left the view or has not been seen for `max_missed`
 frames. Closed confirmed tracks become `DefectEvent`s.
+
+A reported line along the roll (a broken end, a reed mark: a box at least `LINE_ASPECT` times as long
+as it is wide) is a streak that the model rarely lights from end to end. It is held open until the
+fabric `line_gap_mm` past its far end has come into view, and a detection of its class in its column
+within that gap continues it: one report per streak, with its whole length, not one per lit stretch.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from fabric_inspect.inspect.frames import Frame
 from fabric_inspect.inspect.postprocess import Detection
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 (roll coordinates: y grows along the roll)
+LINE_ASPECT = 3.0  # a track this many times longer along the roll than wide is a line (see above)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +38,8 @@ class TrackerConfig:
     gate_px: float = 24.0
     px_per_mm: float = 1.0
     crop_margin_px: int = 16
+    # a reported line along the roll that lights up again within this distance continues (0: off)
+    line_gap_mm: float = 500.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.k <= self.n:
@@ -46,6 +54,8 @@ class TrackerConfig:
             raise ConfigError(f"--px-per-mm must be > 0, got {self.px_per_mm}")
         if self.crop_margin_px < 0:
             raise ConfigError(f"crop margin must be >= 0, got {self.crop_margin_px}")
+        if self.line_gap_mm < 0:
+            raise ConfigError(f"line_gap_mm must be >= 0, got {self.line_gap_mm}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +119,16 @@ class Track:
     def confirmed(self) -> bool:
         return self.defect_id > 0
 
+    @property
+    def class_name(self) -> str:
+        return max(self.votes, key=lambda name: self.votes[name])
+
+    @property
+    def is_streak(self) -> bool:
+        """A reported line along the roll (held open across the gaps in its detection)."""
+        x0, y0, x1, y1 = self.box
+        return self.confirmed and y1 - y0 >= LINE_ASPECT * (x1 - x0)
+
 
 def roll_box(bbox: tuple[int, int, int, int], offset_px: float, frame_height: int) -> Box:
     """Frame box -> roll coordinates: row y of a frame, after offset_px of travel, is at offset + (H - y)."""
@@ -147,6 +167,9 @@ class Tracker:
         self._rebuild()
         boxes = [roll_box(d.bbox, offset_px, frame.height) for d in detections]
         owners = self._owners(boxes)
+        for i, (detection, box) in enumerate(zip(detections, boxes, strict=True)):
+            if owners[i] < 0:
+                owners[i] = self._streak_owner(box, detection)
         for detection, box, owner in zip(detections, boxes, owners, strict=True):
             if owner < 0:
                 track = self._start(box, detection, frame)
@@ -156,7 +179,7 @@ class Tracker:
             self.current.append((detection, track))
         self._merge_touching()
         confirmed = [self._event(t) for t in self._confirm()]
-        return confirmed, self._close(offset_px)
+        return confirmed, self._close(offset_px, offset_px + frame.height)
 
     @property
     def confirmed_count(self) -> int:
@@ -179,6 +202,23 @@ class Tracker:
         values = overlap_matrix(np.array(boxes), self._boxes, self.config.gate_px)
         best = values.argmax(axis=1)
         return np.where(values[np.arange(len(boxes)), best] > 0, best, -1)
+
+    def _streak_owner(self, box: Box, detection: Detection) -> int:
+        """The row of the streak this unmatched detection continues: a reported line of its class, in its
+        column and no wider, at most line_gap_mm from it along the roll (-1: none)."""
+        gate, gap = self.config.gate_px, self.config.line_gap_mm * self.config.px_per_mm
+        for row, track in enumerate(self.tracks):
+            x0, y0, x1, y1 = track.box
+            if (
+                track.is_streak
+                and track.class_name == detection.class_name
+                and x0 - gate <= box[0]
+                and box[2] <= x1 + gate
+                and box[1] - y1 <= gap
+                and y0 - box[3] <= gap
+            ):
+                return row
+        return -1
 
     def _merge_touching(self) -> None:
         """Pieces of one defect (a broken line seen as fragments) that have grown into each other become
@@ -265,15 +305,18 @@ class Tracker:
                 newly.append(track)
         return newly
 
-    def _close(self, offset_px: float) -> list[DefectEvent]:
-        """Close tracks that left the view (below the bottom row) or went unseen too long."""
+    def _close(self, offset_px: float, view_top: float) -> list[DefectEvent]:
+        """Close tracks that left the view (below the bottom row) or went unseen too long; a streak is
+        held until the fabric line_gap_mm past its far end (view_top: the top row's roll y) is in view."""
         keep, closed = [], []
         unconfirmed_limit = self.config.n - self.config.k + 1
+        gap = self.config.line_gap_mm * self.config.px_per_mm
         for track in self.tracks:
             missed = self._step - track.last_step
             left_view = track.box[3] < offset_px - self.config.gate_px
             limit = self.config.max_missed if track.confirmed else unconfirmed_limit
-            if not (left_view or missed >= limit):
+            held = gap > 0 and track.is_streak and view_top - track.box[3] <= gap
+            if held or not (left_view or missed >= limit):
                 keep.append(track)
             elif track.confirmed:
                 closed.append(self._event(track))
@@ -287,7 +330,7 @@ class Tracker:
         x0, y0, x1, y1 = track.box
         return DefectEvent(
             id=track.defect_id,
-            class_name=max(track.votes, key=lambda name: track.votes[name]),
+            class_name=track.class_name,
             score=track.best.score,
             first_frame=track.first_frame,
             last_frame=track.last_frame,
