@@ -103,7 +103,7 @@ def test_the_class_with_most_score_wins_and_the_crop_is_of_the_best_frame():
         ({"max_missed": 0}, "max_missed"),
         ({"px_per_mm": 0.0}, "--px-per-mm"),
         ({"gate_px": -1.0}, "gate_px"),
-        ({"line_gap_mm": -1.0}, "line_gap_mm"),
+        ({"line_gap_mm": -1.0}, "--line-gap"),
     ],
 )
 def test_bad_tracker_settings_are_refused(kwargs, message):

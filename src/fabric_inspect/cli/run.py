@@ -43,6 +43,11 @@ SPEED = typer.Option(None, "--speed", help="Fabric speed in m/min: a check on mo
 MOTION = typer.Option("auto", "--motion", help="auto | phase | speed | tile | none.")
 CONFIRM = typer.Option("3/5", "--confirm", help="Report a defect seen in K of N frames (K/N).")
 MAX_MISSED = typer.Option(5, "--max-missed", help="Close a defect unseen for this many frames.")
+LINE_GAP = typer.Option(
+    500.0,
+    "--line-gap",
+    help="A reported line along the roll seen again within this many mm continues (0 = off).",
+)
 SAVE_VIDEO = typer.Option(None, "--save-video", help="Annotated video (.mp4: mp4v, .avi: MJPG).")
 HEATMAP = typer.Option(False, "--heatmap", help="Blend the score map into the video/window.")
 EVENTS = typer.Option(None, "--events", help="JSON line per defect, flushed as written.")
@@ -84,6 +89,7 @@ class Options:
     confirm: str
     max_missed: int
     max_frames: int
+    line_gap: float = 500.0
 
 
 SINK_OPTIONS = {
@@ -218,7 +224,9 @@ def pipeline_config(options: Options, stills: bool) -> PipelineConfig:
             options.threshold, parse_class_thresholds(options.class_threshold), options.min_cells
         ),
         motion=MotionConfig(mode=motion, speed_m_per_min=options.speed, px_per_mm=ppm),
-        tracker=TrackerConfig(k=k, n=n, max_missed=options.max_missed, px_per_mm=ppm),
+        tracker=TrackerConfig(
+            k=k, n=n, max_missed=options.max_missed, px_per_mm=ppm, line_gap_mm=options.line_gap
+        ),
         max_frames=options.max_frames,
         independent_frames=stills,
     )
@@ -286,6 +294,7 @@ def run(
     motion: str = MOTION,
     confirm: str = CONFIRM,
     max_missed: int = MAX_MISSED,
+    line_gap: float = LINE_GAP,
     save_video: Path | None = SAVE_VIDEO,
     heatmap: bool = HEATMAP,
     events: Path | None = EVENTS,
@@ -330,6 +339,7 @@ def live(
     motion: str = MOTION,
     confirm: str = CONFIRM,
     max_missed: int = MAX_MISSED,
+    line_gap: float = LINE_GAP,
     save_video: Path | None = SAVE_VIDEO,
     heatmap: bool = HEATMAP,
     events: Path | None = EVENTS,

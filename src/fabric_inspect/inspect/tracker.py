@@ -55,7 +55,7 @@ class TrackerConfig:
         if self.crop_margin_px < 0:
             raise ConfigError(f"crop margin must be >= 0, got {self.crop_margin_px}")
         if self.line_gap_mm < 0:
-            raise ConfigError(f"line_gap_mm must be >= 0, got {self.line_gap_mm}")
+            raise ConfigError(f"--line-gap must be >= 0 mm, got {self.line_gap_mm}")
 
 
 @dataclass(frozen=True, slots=True)
