@@ -57,6 +57,10 @@ class TrackerConfig:
         if self.line_gap_mm < 0:
             raise ConfigError(f"--line-gap must be >= 0 mm, got {self.line_gap_mm}")
 
+    @property
+    def line_gap_px(self) -> float:
+        return self.line_gap_mm * self.px_per_mm
+
 
 @dataclass(frozen=True, slots=True)
 class DefectEvent:
@@ -167,10 +171,9 @@ class Tracker:
         self._rebuild()
         boxes = [roll_box(d.bbox, offset_px, frame.height) for d in detections]
         owners = self._owners(boxes)
-        for i, (detection, box) in enumerate(zip(detections, boxes, strict=True)):
-            if owners[i] < 0:
-                owners[i] = self._streak_owner(box, detection)
         for detection, box, owner in zip(detections, boxes, owners, strict=True):
+            if owner < 0:  # new tracks go at the end: the rows _streak_owner gives stay valid
+                owner = self._streak_owner(box, detection)
             if owner < 0:
                 track = self._start(box, detection, frame)
             else:
@@ -206,7 +209,7 @@ class Tracker:
     def _streak_owner(self, box: Box, detection: Detection) -> int:
         """The row of the streak this unmatched detection continues: a reported line of its class, in its
         column and no wider, at most line_gap_mm from it along the roll (-1: none)."""
-        gate, gap = self.config.gate_px, self.config.line_gap_mm * self.config.px_per_mm
+        gate, gap = self.config.gate_px, self.config.line_gap_px
         for row, track in enumerate(self.tracks):
             x0, y0, x1, y1 = track.box
             if (
@@ -310,7 +313,7 @@ class Tracker:
         held until the fabric line_gap_mm past its far end (view_top: the top row's roll y) is in view."""
         keep, closed = [], []
         unconfirmed_limit = self.config.n - self.config.k + 1
-        gap = self.config.line_gap_mm * self.config.px_per_mm
+        gap = self.config.line_gap_px
         for track in self.tracks:
             missed = self._step - track.last_step
             left_view = track.box[3] < offset_px - self.config.gate_px
