@@ -112,7 +112,7 @@ def test_image_folder_strips_are_each_inspected_on_their_own(synth, tiny_model, 
     for i in range(3):
         roll = synth.make_roll((synth.Spot(50 + 60 * i, 40, 7),), length=96, width=512, height=96, seed=i)
         cv2.imwrite(str(folder / f"strip_{i}.png"), roll.strip[:, :, 0])
-    options = Options(None, 1, None, 1.0, None, [], 1, PX_PER_MM, None, "auto", "3/5", 5, 0)
+    options = Options(None, 1, None, 1.0, None, [], 1, PX_PER_MM, None, "auto", "3/5", 5, 500.0, 0)
     events_path = tmp_path / "ev.jsonl"
     summary = run(
         open_source(SourceConfig(str(folder))),

@@ -88,8 +88,8 @@ class Options:
     motion: str
     confirm: str
     max_missed: int
+    line_gap: float
     max_frames: int
-    line_gap: float = 500.0
 
 
 SINK_OPTIONS = {
