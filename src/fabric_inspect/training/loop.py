@@ -60,6 +60,13 @@ def _optimizer(net: DefectNet, config: TrainConfig) -> tuple[torch.optim.Optimiz
     return optimizer, scheduler
 
 
+def _net_input(images: torch.Tensor) -> torch.Tensor:
+    """A uint8 batch as the network's float input, channels-last in memory: with the network's weights
+    channels-last too (`train`), oneDNN's depthwise and pointwise convolutions and their backward
+    passes take about a fifth less time per step on 2 cores (the numbers are the same)."""
+    return normalize(images).contiguous(memory_format=torch.channels_last)
+
+
 def validate(net: DefectNet, images: list[ValImage]) -> dict[str, float | None]:
     """Mean loss over full validation images and the image-level AUROC (score = max of the map)."""
     from fabric_inspect.training.metrics import auroc
@@ -71,7 +78,7 @@ def validate(net: DefectNet, images: list[ValImage]) -> dict[str, float | None]:
             has_mask = item.mask is not None
             mask = item.mask if has_mask else np.zeros(item.image.shape[:2], np.uint8)
             batch = to_batch([item.image], [mask], [has_mask], [item.label])
-            logit, class_logits = net(normalize(batch.images))
+            logit, class_logits = net(_net_input(batch.images))
             losses.append(float(defect_loss(logit, class_logits, batch)["loss"]))
             scores.append(float(torch.sigmoid(logit.max())))
             labels.append(int(item.label > 0))
@@ -123,7 +130,7 @@ def _train_epoch(net, source, optimizer, scheduler, epoch, config, bar, task) ->
             batch = pending.result()
             if i + 1 < config.steps_per_epoch:
                 pending = pool.submit(source.train_batch, first + i + 1)
-            logit, class_logits = net(normalize(batch.images))
+            logit, class_logits = net(_net_input(batch.images))
             terms = defect_loss(logit, class_logits, batch, config.small_defect_boost)
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
@@ -149,6 +156,7 @@ def train(
     torch.manual_seed(config.seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    net.to(memory_format=torch.channels_last)  # see _net_input; back to the default layout at the end
     optimizer, scheduler = _optimizer(net, config)
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"val_loss": math.inf, "val_image_auroc": None, "epoch": -1}
@@ -204,6 +212,7 @@ def train(
                 save_checkpoint(best_path, _state(net, optimizer, scheduler, config, epoch, history, best))
             save_checkpoint(last_path, _state(net, optimizer, scheduler, config, epoch, history, best))
             _write_history(out_dir, history)
+    net.to(memory_format=torch.contiguous_format)
     return TrainResult(best_path=best_path, last_path=last_path, history=history, stopped_early=stopped)
 
 
