@@ -42,6 +42,14 @@ def test_a_few_steps_lower_the_loss_and_write_the_run_folder(tmp_path):
     assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_the_trained_network_comes_back_in_the_default_memory_layout(tmp_path):
+    """`train` runs channels-last for speed; what it hands to the export and the checkpoints is not."""
+    net = _net()
+    train(net, TinySource(), _config(epochs=1, steps_per_epoch=2), tmp_path, progress=False)
+    four_d = [p for p in net.parameters() if p.dim() == 4 and p.shape[1] > 1 and p.shape[2] > 1]
+    assert four_d and all(p.is_contiguous() for p in four_d)
+
+
 def test_interrupted_run_resumes_from_last_checkpoint(tmp_path):
     config = _config()
     with pytest.raises(KeyboardInterrupt):
