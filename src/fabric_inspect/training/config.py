@@ -24,6 +24,11 @@ class TrainConfig:
     steps_per_epoch: int = 150
     batch_size: int = 16
     crop: int = 160  # training crop side in pixels (a multiple of 8)
+    # synthetic: larger crop sides that steps take in turn with `crop` (step i: the (i mod n)-th of
+    # (crop, *large_crops)), each with as many images as hold about batch_size * crop^2 pixels. Line
+    # pooling's row and column means depend on the image's size (a knot moves its column's mean
+    # less in a tall frame), so a net trained on small crops only reads camera frames differently.
+    large_crops: tuple[int, ...] = ()
     lr: float = 3e-3
     weight_decay: float = 1e-4
     patience: int = 10  # early stopping: epochs without a better validation (see loop.is_better)
@@ -59,8 +64,9 @@ class TrainConfig:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if not 1.0 <= self.small_defect_boost <= 64.0:
             raise ConfigError(f"small_defect_boost must be in 1..64, got {self.small_defect_boost}")
-        if self.crop < 32 or self.crop % 8:
-            raise ConfigError(f"--crop must be a multiple of 8 and at least 32, got {self.crop}")
+        for side in (self.crop, *self.large_crops):
+            if side < 32 or side % 8:
+                raise ConfigError(f"--crop must be a multiple of 8 and at least 32, got {side}")
         if not 0.0 < self.lr < 1.0:
             raise ConfigError(f"--lr must be in (0, 1), got {self.lr}")
         if self.patience < 1:
@@ -98,6 +104,12 @@ class TrainConfig:
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(self, **given) if given else self
 
+    def step_crop(self, step: int) -> tuple[int, int]:
+        """(crop side, images) of training step `step` (see `large_crops`)."""
+        sides = (self.crop, *self.large_crops)
+        side = sides[step % len(sides)]
+        return side, max(1, round(self.batch_size * self.crop**2 / side**2))
+
     def network_dict(self) -> dict[str, Any]:
         return {
             "color": self.color,
@@ -122,6 +134,16 @@ PRESETS: dict[str, dict[str, Any]] = {
     "small": {
         "line_pool": True,
         "crop": 224,
+        "lr": 1e-3,
+        "epochs": 20,
+        "patience": 8,
+        "small_defect_boost": 4.0,
+    },
+    # the small recipe with every second and third step on 448 and 704 px crops (large_crops)
+    "sizes": {
+        "line_pool": True,
+        "crop": 224,
+        "large_crops": (448, 704),
         "lr": 1e-3,
         "epochs": 20,
         "patience": 8,

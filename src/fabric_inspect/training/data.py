@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fabric_inspect.errors import ConfigError
 from fabric_inspect.training.augment import apply, build_augment
 from fabric_inspect.training.config import TrainConfig
 from fabric_inspect.training.loss import IGNORE, Batch
@@ -112,10 +113,11 @@ class SyntheticSource:
 
     def train_batch(self, step: int) -> Batch:
         c = self.config
+        side, count = c.step_crop(step)
         images, masks = [], []
-        for i in range(c.batch_size):
+        for i in range(count):
             seed = TRAIN_SEED_BASE + c.seed * 50_000_000 + step * c.batch_size + i
-            image, mask = apply(self.augment, *self._render(seed, c.crop, c.defect_rate, train=True))
+            image, mask = apply(self.augment, *self._render(seed, side, c.defect_rate, train=True))
             images.append(image)
             masks.append(mask)
         return to_batch(images, masks, [True] * len(images), [_image_label(m) for m in masks])
@@ -137,10 +139,12 @@ class SyntheticSource:
 
     def summary(self) -> dict[str, Any]:
         c = self.config
+        steps = c.epochs * c.steps_per_epoch
         return {
             "data": "synthetic",
-            "train_images": c.epochs * c.steps_per_epoch * c.batch_size,
+            "train_images": sum(c.step_crop(step)[1] for step in range(steps)),
             "crop": c.crop,
+            **({"large_crops": list(c.large_crops)} if c.large_crops else {}),
             "defect_rate": c.defect_rate,
             "val_images": c.val_images,
             "calibration_images": c.calib_images,
@@ -173,6 +177,10 @@ class FolderSource:
     def __init__(self, config: TrainConfig, train: Any, val: Any) -> None:
         from fabric_inspect.datasets.loader import read_image, read_mask
 
+        if config.large_crops:
+            raise ConfigError(
+                "large_crops is for synthetic training only; folder data trains on --crop crops"
+            )
         self.config = config
         self.augment = build_augment(config.color)
         self.rng = np.random.default_rng(config.seed)

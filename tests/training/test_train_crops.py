@@ -1,0 +1,59 @@
+"""Mixed crop sizes (`TrainConfig.large_crops`): which step takes which size, and what the source makes."""
+
+from __future__ import annotations
+
+import pytest
+
+from fabric_inspect.errors import ConfigError
+from fabric_inspect.training.config import TrainConfig, preset
+
+
+@pytest.mark.parametrize(
+    ("large", "steps", "want"),
+    [
+        ((), range(3), [(224, 16)] * 3),
+        ((448, 704), range(4), [(224, 16), (448, 4), (704, 2), (224, 16)]),
+        ((2240,), range(2), [(224, 16), (2240, 1)]),  # never fewer than one image
+    ],
+)
+def test_steps_take_the_crop_sizes_in_turn_with_about_the_same_pixels(large, steps, want):
+    config = TrainConfig(crop=224, batch_size=16, large_crops=large)
+    assert [config.step_crop(s) for s in steps] == want
+
+
+@pytest.mark.parametrize("large", [(100,), (448, 24)])
+def test_a_large_crop_that_is_not_a_multiple_of_8_or_too_small_is_refused(large):
+    with pytest.raises(ConfigError, match="multiple of 8"):
+        TrainConfig(large_crops=large)
+
+
+def test_synthetic_source_renders_each_step_at_its_size():
+    from fabric_inspect.training.data import SyntheticSource
+
+    config = TrainConfig(crop=64, batch_size=4, large_crops=(128,), ignore_low_visibility=True)
+    source = SyntheticSource(config)
+    small, large = source.train_batch(0), source.train_batch(1)
+    assert tuple(small.images.shape) == (4, 3, 64, 64) and tuple(small.masks.shape) == (4, 64, 64)
+    assert tuple(large.images.shape) == (1, 3, 128, 128) and tuple(large.masks.shape) == (1, 128, 128)
+
+
+def test_the_run_summary_counts_the_images_the_steps_took():
+    from fabric_inspect.training.data import SyntheticSource
+
+    config = TrainConfig(crop=224, batch_size=16, large_crops=(448, 704), epochs=2, steps_per_epoch=3)
+    summary = SyntheticSource(config).summary()
+    assert summary["train_images"] == 2 * (16 + 4 + 2) and summary["large_crops"] == [448, 704]
+    assert SyntheticSource(TrainConfig(epochs=2, steps_per_epoch=3)).summary()["train_images"] == 96
+
+
+def test_folder_data_refuses_large_crops(tmp_path):
+    from fabric_inspect.training.data import FolderSource
+
+    with pytest.raises(ConfigError, match="synthetic training only"):
+        FolderSource(preset("sizes"), train=None, val=None)
+
+
+def test_the_sizes_preset_is_the_small_recipe_with_large_crops():
+    small, sizes = preset("small"), preset("sizes")
+    assert sizes.large_crops == (448, 704)
+    assert TrainConfig.from_dict({**sizes.to_dict(), "large_crops": []}) == small
