@@ -57,3 +57,35 @@ def test_the_sizes_preset_is_the_small_recipe_with_large_crops():
     small, sizes = preset("small"), preset("sizes")
     assert sizes.large_crops == (448, 704)
     assert TrainConfig.from_dict({**sizes.to_dict(), "large_crops": []}) == small
+
+
+def test_ignore_border_marks_only_the_band_at_each_edge():
+    import numpy as np
+
+    from fabric_inspect.training.data import ignore_border
+    from fabric_inspect.training.loss import IGNORE
+
+    mask = np.zeros((40, 48), np.uint8)
+    mask[18:22, 20:24] = 3
+    out = ignore_border(mask, 8)
+    assert (out[:8] == IGNORE).all() and (out[-8:] == IGNORE).all()
+    assert (out[:, :8] == IGNORE).all() and (out[:, -8:] == IGNORE).all()
+    assert (out[8:-8, 8:-8] == mask[8:-8, 8:-8]).all() and (mask != IGNORE).all()
+
+
+def test_border_ignore_leaves_defect_free_images_their_image_label():
+    """The band is left out of the cell targets, not of the image's maximum: a defect-free crop keeps
+    label 0 (and so its MIL term), instead of the -1 of an image with only ignored defects."""
+    from fabric_inspect.training.data import SyntheticSource
+    from fabric_inspect.training.loss import IGNORE
+
+    config = TrainConfig(crop=64, batch_size=4, border_ignore=16, defect_rate=0.0)
+    batch = SyntheticSource(config).train_batch(0)
+    assert batch.labels.tolist() == [0, 0, 0, 0]
+    assert bool((batch.masks[:, :16] == IGNORE).all()) and bool((batch.masks[:, 16:-16, 16:-16] == 0).all())
+
+
+@pytest.mark.parametrize("width", [-1, 32, 40])
+def test_a_border_that_leaves_nothing_of_the_crop_is_refused(width):
+    with pytest.raises(ConfigError, match="border_ignore"):
+        TrainConfig(crop=64, border_ignore=width)

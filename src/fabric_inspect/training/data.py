@@ -92,6 +92,16 @@ def ignore_low_visibility(sample: Any) -> np.ndarray:
     return mask
 
 
+def ignore_border(mask: np.ndarray, width: int) -> np.ndarray:
+    """A copy of `mask` with the `width` pixels at each edge set to IGNORE (training targets)."""
+    out = mask.copy()
+    out[:width] = IGNORE
+    out[-width:] = IGNORE
+    out[:, :width] = IGNORE
+    out[:, -width:] = IGNORE
+    return out
+
+
 class SyntheticSource:
     """Synthetic fabric from `fabric_inspect.datasets.synthetic.render_sample`, new images every step."""
 
@@ -114,13 +124,14 @@ class SyntheticSource:
     def train_batch(self, step: int) -> Batch:
         c = self.config
         side, count = c.step_crop(step)
-        images, masks = [], []
+        images, masks, labels = [], [], []
         for i in range(count):
             seed = TRAIN_SEED_BASE + c.seed * 50_000_000 + step * c.batch_size + i
             image, mask = apply(self.augment, *self._render(seed, side, c.defect_rate, train=True))
+            labels.append(_image_label(mask))  # the whole image's: its maximum is trained on all cells
             images.append(image)
-            masks.append(mask)
-        return to_batch(images, masks, [True] * len(images), [_image_label(m) for m in masks])
+            masks.append(ignore_border(mask, c.border_ignore) if c.border_ignore else mask)
+        return to_batch(images, masks, [True] * len(images), labels)
 
     def val_images(self) -> list[ValImage]:
         c = self.config
@@ -177,9 +188,10 @@ class FolderSource:
     def __init__(self, config: TrainConfig, train: Any, val: Any) -> None:
         from fabric_inspect.datasets.loader import read_image, read_mask
 
-        if config.large_crops:
+        if config.large_crops or config.border_ignore:
             raise ConfigError(
-                "large_crops is for synthetic training only; folder data trains on --crop crops"
+                "large_crops and border_ignore are for synthetic training only; "
+                "folder data trains on whole --crop crops"
             )
         self.config = config
         self.augment = build_augment(config.color)
