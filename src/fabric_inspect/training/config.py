@@ -129,6 +129,16 @@ class TrainConfig:
         }
 
 
+# The small recipe (below): the lines model trained on with small defects weighted up in the focal loss.
+_SMALL: dict[str, Any] = {
+    "line_pool": True,
+    "crop": 224,
+    "lr": 1e-3,
+    "epochs": 20,
+    "patience": 8,
+    "small_defect_boost": 4.0,
+}
+
 # Named recipes. "default" is the shipped model's (`make model`): synthetic fabric, ~60 min on 2 cores.
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
@@ -139,36 +149,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "lines": {"line_pool": True, "crop": 224, "lr": 1e-3, "epochs": 20, "patience": 8},
     # the lines model (--init) trained on with small defects weighted up in the focal loss
     # (`make model` runs it twice: 20 epochs with early stopping, then --epochs 24 --patience 99)
-    "small": {
-        "line_pool": True,
-        "crop": 224,
-        "lr": 1e-3,
-        "epochs": 20,
-        "patience": 8,
-        "small_defect_boost": 4.0,
-    },
+    "small": _SMALL,
     # the small recipe with every second and third step on 448 and 704 px crops (large_crops)
-    "sizes": {
-        "line_pool": True,
-        "crop": 224,
-        "large_crops": (448, 704),
-        "lr": 1e-3,
-        "epochs": 20,
-        "patience": 8,
-        "small_defect_boost": 4.0,
-    },
+    "sizes": {**_SMALL, "large_crops": (448, 704)},
     # camera-sized crops only, the cells near each crop's edge left out of the targets
-    "interior": {
-        "line_pool": True,
-        "crop": 448,
-        "batch_size": 4,
-        "large_crops": (704,),
-        "border_ignore": 96,
-        "lr": 1e-3,
-        "epochs": 20,
-        "patience": 8,
-        "small_defect_boost": 4.0,
-    },
+    "interior": {**_SMALL, "crop": 448, "batch_size": 4, "large_crops": (704,), "border_ignore": 96},
     "finetune": {"epochs": 12, "steps_per_epoch": 60, "lr": 1e-3, "crop": 256, "patience": 4},
     "quick": {
         "epochs": 3,
