@@ -1,4 +1,5 @@
-"""Mixed crop sizes (`TrainConfig.large_crops`): which step takes which size, and what the source makes."""
+"""Camera-sized training crops: which step takes which size (`TrainConfig.large_crops`), the band at
+each crop's edge left out of the targets (`border_ignore`), and what the synthetic source makes."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def test_the_run_summary_counts_the_images_the_steps_took():
     assert SyntheticSource(TrainConfig(epochs=2, steps_per_epoch=3)).summary()["train_images"] == 96
 
 
-def test_folder_data_refuses_large_crops(tmp_path):
+def test_folder_data_refuses_large_crops():
     from fabric_inspect.training.data import FolderSource
 
     with pytest.raises(ConfigError, match="synthetic training only"):
