@@ -90,3 +90,27 @@ def test_border_ignore_leaves_defect_free_images_their_image_label():
 def test_a_border_that_leaves_nothing_of_the_crop_is_refused(width):
     with pytest.raises(ConfigError, match="border_ignore"):
         TrainConfig(crop=64, border_ignore=width)
+
+
+def test_large_border_ignore_leaves_out_the_band_on_the_large_crops_only():
+    from fabric_inspect.training.data import SyntheticSource
+    from fabric_inspect.training.loss import IGNORE
+
+    config = TrainConfig(crop=64, batch_size=4, large_crops=(128,), large_border_ignore=16, defect_rate=0.0)
+    source = SyntheticSource(config)
+    small, large = source.train_batch(0), source.train_batch(1)
+    assert small.masks.shape[-1] == 64 and large.masks.shape[-1] == 128
+    assert not bool((small.masks == IGNORE).any())
+    assert bool((large.masks[:, :16] == IGNORE).all()) and bool((large.masks[:, 16:-16, 16:-16] == 0).all())
+
+
+@pytest.mark.parametrize(("large", "width"), [((), 16), ((128,), 64), ((128,), -1)])
+def test_a_large_border_without_large_crops_or_too_wide_for_them_is_refused(large, width):
+    with pytest.raises(ConfigError, match="large_border_ignore"):
+        TrainConfig(crop=64, large_crops=large, large_border_ignore=width)
+
+
+def test_the_mixed_preset_is_the_sizes_recipe_with_the_border_left_out_on_large_crops():
+    sizes, mixed = preset("sizes"), preset("mixed")
+    assert mixed.large_border_ignore == 96 and mixed.border_ignore == 0
+    assert TrainConfig.from_dict({**mixed.to_dict(), "large_border_ignore": 0}) == sizes

@@ -50,7 +50,10 @@ def train(
         bool, typer.Option("--synthetic", help="Train on synthetic fabric made on the fly.")
     ] = False,
     preset_name: Annotated[
-        str, typer.Option("--preset", help="Recipe: default|lines|small|sizes|interior|finetune|quick|inorm.")
+        str,
+        typer.Option(
+            "--preset", help="Recipe: default|lines|small|sizes|interior|mixed|finetune|quick|inorm."
+        ),
     ] = "default",
     init: Annotated[
         str | None, typer.Option("--init", help="Start from 'default' (shipped model) or a .pt.")

@@ -124,13 +124,15 @@ class SyntheticSource:
     def train_batch(self, step: int) -> Batch:
         c = self.config
         side, count = c.step_crop(step)
+        large = step % (1 + len(c.large_crops)) != 0  # step_crop's turn: 0 is `crop`
+        band = max(c.border_ignore, c.large_border_ignore) if large else c.border_ignore
         images, masks, labels = [], [], []
         for i in range(count):
             seed = TRAIN_SEED_BASE + c.seed * 50_000_000 + step * c.batch_size + i
             image, mask = apply(self.augment, *self._render(seed, side, c.defect_rate, train=True))
             labels.append(_image_label(mask))  # the whole image's: its maximum is trained on all cells
             images.append(image)
-            masks.append(ignore_border(mask, c.border_ignore) if c.border_ignore else mask)
+            masks.append(ignore_border(mask, band) if band else mask)
         return to_batch(images, masks, [True] * len(images), labels)
 
     def val_images(self) -> list[ValImage]:
@@ -188,7 +190,7 @@ class FolderSource:
     def __init__(self, config: TrainConfig, train: Any, val: Any) -> None:
         from fabric_inspect.datasets.loader import read_image, read_mask
 
-        if config.large_crops or config.border_ignore:
+        if config.large_crops or config.border_ignore or config.large_border_ignore:
             raise ConfigError(
                 "large_crops and border_ignore are for synthetic training only; "
                 "folder data trains on whole --crop crops"
