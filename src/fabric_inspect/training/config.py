@@ -79,15 +79,14 @@ class TrainConfig:
                 f"border_ignore must be >= 0 and leave part of the {self.crop} px crop, "
                 f"got {self.border_ignore}"
             )
-        if self.large_border_ignore and not self.large_crops:
-            raise ConfigError("large_border_ignore needs large_crops (it applies to them alone)")
-        if self.large_border_ignore < 0 or (
-            self.large_crops and 2 * self.large_border_ignore >= min(self.large_crops)
-        ):
-            raise ConfigError(
-                f"large_border_ignore must be >= 0 and leave part of the {min(self.large_crops or (0,))} px "
-                f"crop, got {self.large_border_ignore}"
-            )
+        if self.large_border_ignore:
+            if not self.large_crops:
+                raise ConfigError("large_border_ignore needs large_crops (it applies to them alone)")
+            if self.large_border_ignore < 0 or 2 * self.large_border_ignore >= min(self.large_crops):
+                raise ConfigError(
+                    f"large_border_ignore must be >= 0 and leave part of the {min(self.large_crops)} px "
+                    f"crop, got {self.large_border_ignore}"
+                )
         if not 0.0 < self.lr < 1.0:
             raise ConfigError(f"--lr must be in (0, 1), got {self.lr}")
         if self.patience < 1:
@@ -130,6 +129,12 @@ class TrainConfig:
         sides = (self.crop, *self.large_crops)
         side = sides[step % len(sides)]
         return side, max(1, round(self.batch_size * self.crop**2 / side**2))
+
+    def step_border(self, step: int) -> int:
+        """Pixels at each edge of step `step`'s crops left out of the targets (`large_border_ignore`)."""
+        if step % (1 + len(self.large_crops)) == 0:  # step_crop's turn for `crop`
+            return self.border_ignore
+        return max(self.border_ignore, self.large_border_ignore)
 
     def network_dict(self) -> dict[str, Any]:
         return {

@@ -124,8 +124,7 @@ class SyntheticSource:
     def train_batch(self, step: int) -> Batch:
         c = self.config
         side, count = c.step_crop(step)
-        large = step % (1 + len(c.large_crops)) != 0  # step_crop's turn: 0 is `crop`
-        band = max(c.border_ignore, c.large_border_ignore) if large else c.border_ignore
+        band = c.step_border(step)
         images, masks, labels = [], [], []
         for i in range(count):
             seed = TRAIN_SEED_BASE + c.seed * 50_000_000 + step * c.batch_size + i
@@ -192,7 +191,7 @@ class FolderSource:
 
         if config.large_crops or config.border_ignore or config.large_border_ignore:
             raise ConfigError(
-                "large_crops and border_ignore are for synthetic training only; "
+                "large_crops, border_ignore and large_border_ignore are for synthetic training only; "
                 "folder data trains on whole --crop crops"
             )
         self.config = config
