@@ -53,6 +53,7 @@ def test_the_monitor_catches_a_short_lived_allocation():
         ({"modes": ("live", "fast")}, "--modes"),
         ({"modes": ()}, "--modes"),
         ({"threads": -1}, "--threads"),
+        ({"buffer": 0}, "--buffer must be 1..8"),
     ],
 )
 def test_bench_config_refuses_bad_values(kwargs, message):
@@ -86,4 +87,5 @@ def test_both_modes_run_the_real_pipeline_on_every_frame_or_count_the_drops(tmp_
         else:
             assert run["frames"] + run["dropped_frames"] == 10
             assert run["camera_fps"] == 30.0
+            assert run["camera_buffer"] == 2
             assert run["fps"] < 30.0 * 1.3  # paced by the camera, not as fast as possible

@@ -1,11 +1,13 @@
-"""The newest-frame slot between a capture thread and the pipeline: drops, never queues."""
+"""The newest-frames buffer between a capture thread and the pipeline: drops the oldest, never grows."""
 
 from __future__ import annotations
 
 import threading
 
 import numpy as np
+import pytest
 
+from fabric_inspect.errors import ConfigError
 from fabric_inspect.inspect.latest import LatestFrame
 
 
@@ -13,8 +15,8 @@ def _image(value: int) -> np.ndarray:
     return np.full((4, 4, 3), value, np.uint8)
 
 
-def test_frames_not_taken_are_dropped_and_only_the_newest_is_delivered():
-    slot = LatestFrame()
+def test_with_depth_one_frames_not_taken_are_dropped_and_only_the_newest_is_delivered():
+    slot = LatestFrame(depth=1)
     for value in range(3):
         slot.publish(_image(value))
     slot.end()
@@ -40,3 +42,31 @@ def test_stop_ends_the_iteration_without_a_frame():
     stop = threading.Event()
     stop.set()
     assert list(slot.frames(stop)) == []
+
+
+def test_with_depth_two_the_two_newest_wait_in_order_and_older_ones_are_dropped():
+    slot = LatestFrame(depth=2)
+    for value in range(5):
+        slot.publish(_image(value))
+    slot.end()
+    frames = list(slot.frames(threading.Event()))
+    assert [f.index for f in frames] == [3, 4]
+    assert [int(f.image[0, 0, 0]) for f in frames] == [3, 4]
+    assert (slot.published, slot.dropped) == (5, 3)
+
+
+def test_the_default_buffer_rides_out_one_frame_arriving_while_another_waits():
+    slot = LatestFrame()  # a consumer busy for two frame periods: frames 1 and 2 arrive meanwhile
+    stop = threading.Event()
+    frames = slot.frames(stop)
+    slot.publish(_image(0))
+    assert next(frames).index == 0
+    slot.publish(_image(1))
+    slot.publish(_image(2))
+    assert [next(frames).index, next(frames).index] == [1, 2] and slot.dropped == 0
+
+
+@pytest.mark.parametrize("depth", [0, 9])
+def test_a_depth_outside_one_to_eight_is_refused_naming_the_option(depth):
+    with pytest.raises(ConfigError, match=f"--buffer must be 1..8 frames, got {depth}"):
+        LatestFrame(depth)

@@ -101,8 +101,9 @@ def test_slow_inference_drops_stale_frames_instead_of_queuing_them(stream, tiny_
     assert summary.frames == 15
     # ~30 fps arrive while ~10 fps are inspected: about two of three frames must be dropped, not queued
     assert summary.dropped_frames >= summary.frames
-    # the frame inspected is always the newest, so capture -> verdict stays near one inference time;
-    # queued frames would have pushed it towards a second by the 15th frame
+    # the frame inspected is always one of the two newest (the default --buffer), so capture -> verdict
+    # stays near one inference time plus a frame period; an unbounded queue would have pushed it
+    # towards a second by the 15th frame
     assert summary.latency_ms["p95"] < 300
 
 
@@ -117,6 +118,20 @@ def test_a_fast_pipeline_keeps_up_with_the_live_stream(stream, tiny_model, tmp_p
     assert summary.frames == 30
     assert summary.dropped_frames <= 6  # a few, at most, on a busy machine
     assert summary.latency_ms["p50"] < 1.5 * 1000 / 30
+
+
+def test_live_refuses_a_buffer_outside_one_to_eight_in_one_line(tiny_model_path):
+    from typer.testing import CliRunner
+
+    from fabric_inspect.cli import app
+
+    url = "http://127.0.0.1:9/none.mjpg"
+    result = CliRunner().invoke(
+        app, ["live", "--camera", url, "--model", str(tiny_model_path), "--buffer", "0"]
+    )
+    assert result.exit_code != 0
+    assert "--buffer must be 1..8 frames, got 0" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_a_stream_that_cannot_be_opened_is_one_clear_error():

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from fabric_inspect import __version__
 from fabric_inspect.bench.clips import Clip
 from fabric_inspect.errors import ConfigError
+from fabric_inspect.inspect.latest import DEFAULT_DEPTH, check_depth
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class BenchConfig:
     modes: tuple[str, ...] = MODES
     threads: int = 0
     warmup: int = 3
+    buffer: int = DEFAULT_DEPTH  # live: frames that may wait for the pipeline, as `live --buffer`
 
     def __post_init__(self) -> None:
         if not self.sizes:
@@ -53,6 +55,7 @@ class BenchConfig:
             raise ConfigError(
                 f"--modes must be a comma list of {', '.join(MODES)}; got {','.join(self.modes)!r}"
             )
+        check_depth(self.buffer)
         if self.threads < 0 or self.warmup < 0:
             raise ConfigError(f"--threads and warm-up must be >= 0, got {self.threads} and {self.warmup}")
 
@@ -185,7 +188,7 @@ def run_one(model, clip: Clip, mode: str, config: BenchConfig) -> dict:  # model
     from fabric_inspect.inspect.sources import SourceConfig, open_source
 
     if mode == "live":
-        source = PacedSource(clip.raw, config.fps)
+        source = PacedSource(clip.raw, config.fps, buffer=config.buffer)
     else:
         source = open_source(SourceConfig(str(clip.path), kind="video"))
     with ResourceMonitor() as monitor:
@@ -196,6 +199,7 @@ def run_one(model, clip: Clip, mode: str, config: BenchConfig) -> dict:  # model
         "mode": mode,
         "frames": summary.frames,
         "camera_fps": config.fps if mode == "live" else None,
+        "camera_buffer": config.buffer if mode == "live" else None,
         "fps": summary.fps,
         "dropped_frames": summary.dropped_frames,
         "latency_ms": summary.latency_ms,

@@ -2,7 +2,8 @@
 
 `PacedSource` behaves as `fabric_inspect.inspect.capture.LiveSource` does with a real camera: a
 capture thread stamps each frame when it "arrives" (at ``start + index / fps``) and keeps only the
-newest one; a frame replaced before the pipeline took it is dropped and counted.
+newest `buffer` of them waiting (`inspect.latest`); the oldest, pushed out before the pipeline took
+it, is dropped and counted.
 
 The frames are read from a file of raw decoded frames (`RawFrames`), not decoded on the fly: a
 camera delivers its frames on time whatever the pipeline does, and decoding during the run would
@@ -23,7 +24,7 @@ import numpy as np
 
 from fabric_inspect.errors import SourceError
 from fabric_inspect.inspect.frames import Frame
-from fabric_inspect.inspect.latest import LatestFrame
+from fabric_inspect.inspect.latest import DEFAULT_DEPTH, LatestFrame
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class PacedSource:
 
     live = True
 
-    def __init__(self, raw: RawFrames, fps: float, max_frames: int = 0) -> None:
+    def __init__(self, raw: RawFrames, fps: float, max_frames: int = 0, buffer: int = DEFAULT_DEPTH) -> None:
         if fps <= 0:
             raise SourceError(f"camera-paced replay needs a frame rate > 0, got {fps}")
         if not raw.path.is_file() or raw.path.stat().st_size < raw.frames * raw.frame_bytes:
@@ -84,7 +85,7 @@ class PacedSource:
         self.fps = fps
         self.max_frames = min(max_frames or raw.frames, raw.frames)
         self.description = f"{raw.path.name} replayed as a {fps:g} fps camera"
-        self._slot = LatestFrame()
+        self._slot = LatestFrame(buffer)
         self._stop = threading.Event()
         self.late = 0  # frames read after their time stamp (the replay could not keep up)
         self._thread = threading.Thread(target=self._capture, name="fabric-inspect-replay", daemon=True)

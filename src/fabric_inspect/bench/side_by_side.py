@@ -19,6 +19,7 @@ import numpy as np
 
 from fabric_inspect.bench.clips import Clip
 from fabric_inspect.bench.peers import Peer, PeerModel, choose
+from fabric_inspect.inspect.latest import DEFAULT_DEPTH
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,9 @@ def ours_offline(model, config) -> Callable[[Clip], dict]:  # model: OnnxModel, 
     return run
 
 
-def run_peer(model: PeerModel, clip: Clip, mode: str, camera_fps: float, warmup: int = 3) -> dict:
+def run_peer(
+    model: PeerModel, clip: Clip, mode: str, camera_fps: float, warmup: int = 3, buffer: int = DEFAULT_DEPTH
+) -> dict:
     """One clip through a peer in one mode, read as the bench reads it for our model; its figures."""
     from fabric_inspect.bench.measure import ResourceMonitor
     from fabric_inspect.bench.paced import PacedSource
@@ -46,7 +49,7 @@ def run_peer(model: PeerModel, clip: Clip, mode: str, camera_fps: float, warmup:
 
     _warm_up(model, clip, warmup)
     if mode == "live":
-        source = PacedSource(clip.raw, camera_fps)
+        source = PacedSource(clip.raw, camera_fps, buffer=buffer)
     else:
         source = open_source(SourceConfig(str(clip.path), kind="video"))
     load = os.getloadavg()
@@ -59,6 +62,7 @@ def run_peer(model: PeerModel, clip: Clip, mode: str, camera_fps: float, warmup:
         "mode": mode,
         "frames": summary.frames,
         "camera_fps": camera_fps if mode == "live" else None,
+        "camera_buffer": buffer if mode == "live" else None,
         "fps": summary.fps,
         "dropped_frames": summary.dropped_frames,
         "latency_ms": summary.latency_ms,
@@ -185,7 +189,7 @@ def run_peers(
                 sessions[key] = PeerModel(peer, config.threads)
             for mode in config.modes:
                 say(f"{peer.name} ({peer.size}) {clip.size} {mode}")
-                result = run_peer(sessions[key], clip, mode, config.fps, config.warmup)
+                result = run_peer(sessions[key], clip, mode, config.fps, config.warmup, config.buffer)
                 log.info("%s %s %s: %.2f fps", peer.name, clip.size, mode, result["fps"])
                 runs.append(result)
             if model is not None and paired_frames:

@@ -41,6 +41,11 @@ def bench(
     modes: str = typer.Option("live,offline", "--modes", help="live, offline or both (comma separated)."),
     model: Path | None = MODEL,
     threads: int = typer.Option(0, "--threads", help="onnxruntime threads (0 = all cores)."),
+    buffer: int | None = typer.Option(
+        None,
+        "--buffer",
+        help="Live mode: frames that may wait for the pipeline, as `live --buffer` (default 2).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic roll."),
     json_out: Path | None = JSON_OUT,
     plot_out: Path | None = PLOT_OUT,
@@ -61,6 +66,7 @@ def bench(
         fps=fps,
         modes=tuple(m.strip() for m in modes.split(",") if m.strip()),
         threads=threads,
+        **({} if buffer is None else {"buffer": buffer}),
     )
     loaded = load_model(model, RuntimeConfig(threads=threads))
     peer_models = require_peers(peers) if peers is not None else []

@@ -326,6 +326,12 @@ def live(
         "MJPG", "--fourcc", help="Requested pixel format (USB 2.0: MJPG for 720p30+)."
     ),
     give_up_after: float = typer.Option(0.0, "--give-up-after", help="End after this many s without frames."),
+    buffer: int | None = typer.Option(
+        None,
+        "--buffer",
+        help="Frames that may wait for the model (default 2); one more drops the oldest. "
+        "1 keeps only the newest (lowest latency, but a single slow frame drops one).",
+    ),
     config: Path | None = CONFIG,
     model: Path | None = MODEL,
     threads: int = THREADS,
@@ -364,6 +370,7 @@ def live(
         fps=float(params["fps"]),
         fourcc=str(params["fourcc"]),
         give_up_after_s=float(params["give_up_after"]),
+        **({} if params["buffer"] is None else {"live_buffer": int(params["buffer"])}),  # type: ignore[arg-type]
     )
     if source_kind(source) not in ("camera", "stream"):
         raise ConfigError(

@@ -1,8 +1,9 @@
-"""Live sources (cameras, RTSP/HTTP/MJPEG streams): a capture thread that keeps only the newest frame.
+"""Live sources (cameras, RTSP/HTTP/MJPEG streams): a capture thread that keeps only the newest frames.
 
-A slow consumer never builds a backlog: a frame that is replaced before the pipeline takes it is
-dropped and counted. A source that stops delivering is reopened with bounded back-off and the gap is
-logged. Each frame is stamped at capture (perf_counter for latency, time.time for events).
+A slow consumer never builds a backlog: at most `SourceConfig.live_buffer` frames (two by default)
+wait, and one arriving when they all wait pushes out the oldest, which is dropped and counted. A
+source that stops delivering is reopened with bounded back-off and the gap is logged. Each frame is
+stamped at capture (perf_counter for latency, time.time for events).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def not_opened_message(config: SourceConfig, kind: str) -> str:
 
 
 class LiveSource:
-    """Newest-frame-only capture from a camera or stream, with reopen on failure."""
+    """Newest-frames capture from a camera or stream (`live_buffer` deep), with reopen on failure."""
 
     live = True
 
@@ -104,7 +105,7 @@ class LiveSource:
                 config.fps,
                 self.description,
             )
-        self._slot = LatestFrame()
+        self._slot = LatestFrame(config.live_buffer)
         self._stop = threading.Event()
         self._skipped = 0
         self.reopens = 0

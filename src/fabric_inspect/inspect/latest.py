@@ -1,38 +1,55 @@
-"""The newest captured frame, handed from a capture thread to the pipeline without a queue.
+"""The newest captured frames, handed from a capture thread to the pipeline through a tiny buffer.
 
-A frame that is replaced before the pipeline took it is dropped and counted: a slow model never
-builds a backlog, so the verdict stays about one inference behind the camera.
+At most `depth` frames wait for the pipeline. A frame arriving when they are all waiting pushes out
+the oldest, which is dropped and counted: a slow model never builds a backlog longer than `depth`
+frames, so the verdict stays within about `depth` inferences of the camera. With the default of two,
+a single slow inference (an operating-system hiccup of up to two frame periods) loses no frame; with
+one, only the newest frame is kept and such a hiccup drops one.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 
 import numpy as np
 
+from fabric_inspect.errors import ConfigError
 from fabric_inspect.inspect.frames import Frame
+
+DEFAULT_DEPTH = 2  # frames that may wait for the pipeline (live capture and the camera-paced bench)
+MAX_DEPTH = 8
+
+
+def check_depth(depth: int, option: str = "--buffer") -> None:
+    if not 1 <= depth <= MAX_DEPTH:
+        raise ConfigError(f"{option} must be 1..{MAX_DEPTH} frames, got {depth}")
 
 
 class LatestFrame:
-    """One slot: `publish` from the capture thread, iterate in the pipeline, `end` when capture stops."""
+    """Up to `depth` waiting frames: `publish` from the capture thread, iterate in the pipeline
+    (oldest waiting first, so frames stay in order), `end` when capture stops."""
 
-    def __init__(self) -> None:
+    def __init__(self, depth: int = DEFAULT_DEPTH) -> None:
+        check_depth(depth)
+        self.depth = depth
         self._cond = threading.Condition()
-        self._latest: Frame | None = None
+        self._waiting: deque[Frame] = deque()
         self._ended = False
         self.published = 0
         self.dropped = 0
 
     def publish(self, image: np.ndarray) -> None:
-        """Stamp `image` at capture and make it the newest frame (dropping one not yet taken)."""
+        """Stamp `image` at capture and queue it (dropping the oldest waiting frame if `depth` wait)."""
         frame = Frame(image, self.published, time.perf_counter(), time.time())
         self.published += 1
         with self._cond:
-            if self._latest is not None:
-                self.dropped += 1  # the consumer never took it: a stale frame, not queued
-            self._latest = frame
+            if len(self._waiting) == self.depth:
+                self._waiting.popleft()
+                self.dropped += 1  # the consumer never took it: a stale frame
+            self._waiting.append(frame)
             self._cond.notify()
 
     def end(self) -> None:
@@ -46,12 +63,12 @@ class LatestFrame:
             self._cond.notify_all()
 
     def frames(self, stop: threading.Event) -> Iterator[Frame]:
-        """Each newest frame as it comes, until the capture ends or `stop` is set."""
+        """Each waiting frame, oldest first, as they come, until the capture ends or `stop` is set."""
         while True:
             with self._cond:
-                while self._latest is None and not self._ended and not stop.is_set():
+                while not self._waiting and not self._ended and not stop.is_set():
                     self._cond.wait(timeout=0.1)
-                frame, self._latest = self._latest, None
-            if frame is None:
-                return
+                if stop.is_set() or not self._waiting:
+                    return
+                frame = self._waiting.popleft()
             yield frame

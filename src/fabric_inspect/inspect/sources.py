@@ -3,7 +3,7 @@
 `open_source(config)` returns a context manager that iterates `Frame`s. Files and folders are decoded
 by a reader thread into a small bounded queue (it blocks rather than drops, so every frame arrives and
 decoding overlaps inference). Cameras and streams are read by `capture.LiveSource`, which keeps only
-the newest frame.
+the newest frames (`live_buffer`, two by default) and drops older ones.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 
 from fabric_inspect.errors import ConfigError, SourceError
 from fabric_inspect.inspect.frames import Frame
+from fabric_inspect.inspect.latest import DEFAULT_DEPTH, check_depth
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class SourceConfig:
     fps: float = 0.0
     fourcc: str = "MJPG"
     queue_size: int = 3  # files: decoded frames waiting for inference
+    live_buffer: int = DEFAULT_DEPTH  # live: captured frames that may wait; one more drops the oldest
     reconnect_max_s: float = 5.0  # live: longest wait between reopen attempts
     give_up_after_s: float = 0.0  # live: end the source after this long without frames (0 = never)
 
@@ -60,6 +62,7 @@ class SourceConfig:
             raise ConfigError(f"fourcc must be 4 characters (e.g. MJPG, YUYV), got {self.fourcc!r}")
         if not 1 <= self.queue_size <= 64:
             raise ConfigError(f"queue size must be in 1..64, got {self.queue_size}")
+        check_depth(self.live_buffer)
         if self.reconnect_max_s <= 0 or self.give_up_after_s < 0:
             raise ConfigError("reconnect_max_s must be > 0 and give_up_after_s >= 0")
 
