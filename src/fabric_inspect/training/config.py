@@ -172,7 +172,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "sizes": {**_SMALL, "large_crops": (448, 704)},
     # camera-sized crops only, the cells near each crop's edge left out of the targets
     "interior": {**_SMALL, "crop": 448, "batch_size": 4, "large_crops": (704,), "border_ignore": 96},
-    # the sizes recipe with the border left out on its 448 and 704 px crops only (not yet judged)
+    # the sizes recipe with the border left out on its 448 and 704 px crops only (tried from scratch:
+    # level on synthetic stills, AITEX zero-shot 0.45 against 0.75; docs/model-card.md)
     "mixed": {**_SMALL, "large_crops": (448, 704), "large_border_ignore": 96},
     "finetune": {"epochs": 12, "steps_per_epoch": 60, "lr": 1e-3, "crop": 256, "patience": 4},
     "quick": {
