@@ -1,4 +1,4 @@
-"""A recorded clip replayed as a camera: each frame is published at its time stamp, newest only.
+"""A recorded clip replayed as a camera: each frame is published at its time stamp, newest ones kept.
 
 `PacedSource` behaves as `fabric_inspect.inspect.capture.LiveSource` does with a real camera: a
 capture thread stamps each frame when it "arrives" (at ``start + index / fps``) and keeps only the

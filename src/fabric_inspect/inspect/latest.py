@@ -3,8 +3,8 @@
 At most `depth` frames wait for the pipeline. A frame arriving when they are all waiting pushes out
 the oldest, which is dropped and counted: a slow model never builds a backlog longer than `depth`
 frames, so the verdict stays within about `depth` inferences of the camera. With the default of two,
-a single slow inference (an operating-system hiccup of up to two frame periods) loses no frame; with
-one, only the newest frame is kept and such a hiccup drops one.
+a single slow inference (an operating-system hiccup) of up to three frame periods loses no frame;
+with one, only the newest frame is kept and any inference over two frame periods drops one.
 """
 
 from __future__ import annotations
