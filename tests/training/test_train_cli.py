@@ -100,19 +100,22 @@ def test_registering_train_and_export_does_not_import_torch():
 
 
 @pytest.mark.slow
-def test_keep_last_exports_the_final_epoch_and_a_finished_run_can_be_re_exported(synthetic_dataset, tmp_path):
+def test_keep_best_exports_the_best_epoch_and_a_finished_run_can_be_re_exported_with_the_last(
+    synthetic_dataset, tmp_path
+):
     out = tmp_path / "run"
     args = ["train", "--data", str(synthetic_dataset), "--out", str(out), "--preset", "quick"]
     args += ["--epochs", "3", "--steps", "2", "--batch-size", "4", "--crop", "64", "--lr", "0.05"]
     args += ["--no-progress"]
-    assert runner.invoke(app, args).exit_code == 0
+    assert runner.invoke(app, [*args, "--keep", "best"]).exit_code == 0
     best = torch.load(out / "best.pt", weights_only=True)
     last = torch.load(out / "last.pt", weights_only=True)
     kept = torch.load(out / "weights.pt", weights_only=True)
     assert kept["epoch"] == best["epoch"] and kept["training"]["kept"] == "best"
     assert all(torch.equal(kept["model"][k], best["model"][k]) for k in best["model"])
 
-    result = runner.invoke(app, [*args, "--resume", "--keep", "last", "--model-version", "5"])  # export only
+    result = runner.invoke(app, [*args, "--resume", "--model-version", "5"])  # export only, the default
+
     assert result.exit_code == 0, result.output
     kept = torch.load(out / "weights.pt", weights_only=True)
     assert kept["epoch"] == last["epoch"] == 2
