@@ -23,9 +23,10 @@ DEFAULT_DEPTH = 2  # frames that may wait for the pipeline (live capture and the
 MAX_DEPTH = 8
 
 
-def check_depth(depth: int, option: str = "--buffer") -> None:
+def check_depth(depth: int) -> None:
+    """Refuse a buffer depth outside 1..MAX_DEPTH, naming the option (`live` and `bench --buffer`)."""
     if not 1 <= depth <= MAX_DEPTH:
-        raise ConfigError(f"{option} must be 1..{MAX_DEPTH} frames, got {depth}")
+        raise ConfigError(f"--buffer must be 1..{MAX_DEPTH} frames, got {depth}")
 
 
 class LatestFrame:
