@@ -15,15 +15,19 @@ def _image(value: int) -> np.ndarray:
     return np.full((4, 4, 3), value, np.uint8)
 
 
-def test_with_depth_one_frames_not_taken_are_dropped_and_only_the_newest_is_delivered():
-    slot = LatestFrame(depth=1)
-    for value in range(3):
+@pytest.mark.parametrize(
+    ("depth", "published", "delivered"),
+    [(1, 3, [2]), (2, 5, [3, 4])],  # depth 1: only the newest; depth 2: the two newest, in order
+)
+def test_frames_not_taken_are_dropped_and_only_the_newest_depth_are_delivered(depth, published, delivered):
+    slot = LatestFrame(depth=depth)
+    for value in range(published):
         slot.publish(_image(value))
     slot.end()
     frames = list(slot.frames(threading.Event()))
-    assert [f.index for f in frames] == [2]
-    assert int(frames[0].image[0, 0, 0]) == 2
-    assert (slot.published, slot.dropped) == (3, 2)
+    assert [f.index for f in frames] == delivered
+    assert [int(f.image[0, 0, 0]) for f in frames] == delivered
+    assert (slot.published, slot.dropped) == (published, published - len(delivered))
 
 
 def test_a_consumer_that_keeps_up_gets_every_frame_in_order():
@@ -42,17 +46,6 @@ def test_stop_ends_the_iteration_without_a_frame():
     stop = threading.Event()
     stop.set()
     assert list(slot.frames(stop)) == []
-
-
-def test_with_depth_two_the_two_newest_wait_in_order_and_older_ones_are_dropped():
-    slot = LatestFrame(depth=2)
-    for value in range(5):
-        slot.publish(_image(value))
-    slot.end()
-    frames = list(slot.frames(threading.Event()))
-    assert [f.index for f in frames] == [3, 4]
-    assert [int(f.image[0, 0, 0]) for f in frames] == [3, 4]
-    assert (slot.published, slot.dropped) == (5, 3)
 
 
 def test_the_default_buffer_rides_out_one_frame_arriving_while_another_waits():

@@ -115,7 +115,6 @@ def test_keep_best_exports_the_best_epoch_and_a_finished_run_can_be_re_exported_
     assert all(torch.equal(kept["model"][k], best["model"][k]) for k in best["model"])
 
     result = runner.invoke(app, [*args, "--resume", "--model-version", "5"])  # export only, the default
-
     assert result.exit_code == 0, result.output
     kept = torch.load(out / "weights.pt", weights_only=True)
     assert kept["epoch"] == last["epoch"] == 2
