@@ -48,7 +48,7 @@ model: $(STAMP_FULL)
 	cp runs/default/weights.pt src/fabric_inspect/models/default.pt
 
 bench: $(STAMP_BASE)
-	$(VENV)/bin/fabric-inspect bench --synthetic --sizes 640x480,1280x720,1920x1080 \
+	$(VENV)/bin/fabric-inspect bench --synthetic --sizes 640x480,1280x720,1920x1080 --seconds 60 \
 		--json benchmarks/results/bench.json --plot benchmarks/results/bench.png
 
 # Side-by-side peers of the benchmark (issue #5): YOLOv8n and PaDiM-resnet18 exported to ONNX in their

@@ -54,11 +54,18 @@ def test_the_monitor_catches_a_short_lived_allocation():
         ({"modes": ()}, "--modes"),
         ({"threads": -1}, "--threads"),
         ({"buffer": 0}, "--buffer must be 1..8"),
+        ({"seconds": -1.0}, "--seconds must be 0..3600"),
     ],
 )
 def test_bench_config_refuses_bad_values(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         BenchConfig(**kwargs)
+
+
+def test_a_live_run_lasts_the_seconds_asked_for_or_the_clip_once():
+    assert BenchConfig(fps=30.0).live_frames(150) == 150
+    assert BenchConfig(fps=30.0, seconds=60.0).live_frames(150) == 1800
+    assert BenchConfig(fps=25.0, seconds=2.5).live_frames(150) == 150  # the clip is longer
 
 
 @pytest.mark.slow

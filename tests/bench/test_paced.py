@@ -60,6 +60,15 @@ def test_replayed_frames_are_the_clips_frames(raw_clip):
     assert levels == pytest.approx([0, 10, 20], abs=3)
 
 
+def test_a_replay_longer_than_the_clip_starts_it_again_from_its_first_frame(raw_clip):
+    with PacedSource(raw_clip(3), fps=50.0, frames=8) as source:
+        frames = list(source)
+    levels = [round(float(frame.image.mean())) for frame in frames]
+    assert levels == pytest.approx([0, 10, 20, 0, 10, 20, 0, 10], abs=3)
+    assert [frame.index for frame in frames] == list(range(8))
+    assert source.published == 8 and source.dropped == 0
+
+
 def test_stop_ends_the_replay_early(raw_clip):
     with PacedSource(raw_clip(50), fps=20.0) as source:
         seen = 0
@@ -74,6 +83,8 @@ def test_missing_or_short_raw_frames_and_a_zero_rate_are_refused(tmp_path, raw_c
     raw = raw_clip(2)
     with pytest.raises(SourceError, match="frame rate > 0"):
         PacedSource(raw, 0.0)
+    with pytest.raises(SourceError, match="needs frames >= 0"):
+        PacedSource(raw, 30.0, frames=-1)
     with pytest.raises(SourceError, match="missing or shorter than 3 frames"):
         PacedSource(RawFrames(raw.path, raw.shape, 3), 30.0)
     with pytest.raises(SourceError, match="could not be opened"):

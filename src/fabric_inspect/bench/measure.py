@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import platform
 import resource
@@ -33,7 +34,11 @@ MODES = ("live", "offline")
 
 @dataclass(frozen=True, slots=True)
 class BenchConfig:
-    """What to run: sizes, frames per clip, camera rate, modes, onnxruntime threads, warm-up frames."""
+    """What to run: sizes, frames per clip, camera rate, modes, onnxruntime threads, warm-up frames.
+
+    ``seconds`` makes each live run last at least that long by replaying the clip again from its
+    start (0: the clip once). Offline runs always read the clip once.
+    """
 
     sizes: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720), (1920, 1080))
     frames: int = 150
@@ -42,6 +47,7 @@ class BenchConfig:
     threads: int = 0
     warmup: int = 3
     buffer: int = DEFAULT_DEPTH  # live: frames that may wait for the pipeline, as `live --buffer`
+    seconds: float = 0.0  # live: camera time per run; the clip loops when it is shorter
 
     def __post_init__(self) -> None:
         if not self.sizes:
@@ -56,8 +62,14 @@ class BenchConfig:
                 f"--modes must be a comma list of {', '.join(MODES)}; got {','.join(self.modes)!r}"
             )
         check_depth(self.buffer)
+        if not 0 <= self.seconds <= 3600:
+            raise ConfigError(f"--seconds must be 0..3600 (0: the clip once), got {self.seconds:g}")
         if self.threads < 0 or self.warmup < 0:
             raise ConfigError(f"--threads and warm-up must be >= 0, got {self.threads} and {self.warmup}")
+
+    def live_frames(self, clip_frames: int) -> int:
+        """Frames a live run replays from a clip of ``clip_frames``: the clip once, or ``seconds``' worth."""
+        return max(clip_frames, math.ceil(self.seconds * self.fps))
 
 
 class ResourceMonitor:
@@ -188,7 +200,7 @@ def run_one(model, clip: Clip, mode: str, config: BenchConfig) -> dict:  # model
     from fabric_inspect.inspect.sources import SourceConfig, open_source
 
     if mode == "live":
-        source = PacedSource(clip.raw, config.fps, buffer=config.buffer)
+        source = PacedSource(clip.raw, config.fps, config.live_frames(clip.frames), buffer=config.buffer)
     else:
         source = open_source(SourceConfig(str(clip.path), kind="video"))
     with ResourceMonitor() as monitor:
@@ -198,6 +210,7 @@ def run_one(model, clip: Clip, mode: str, config: BenchConfig) -> dict:  # model
         "size": clip.size,
         "mode": mode,
         "frames": summary.frames,
+        "clip_frames": clip.frames,
         "camera_fps": config.fps if mode == "live" else None,
         "camera_buffer": config.buffer if mode == "live" else None,
         "fps": summary.fps,

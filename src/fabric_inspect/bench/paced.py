@@ -9,6 +9,10 @@ The frames are read from a file of raw decoded frames (`RawFrames`), not decoded
 camera delivers its frames on time whatever the pipeline does, and decoding during the run would
 take CPU from the pipeline and make frames late. The replay models an uncompressed camera (YUYV,
 GigE); the cost of decoding MJPG from a USB camera is not in the figures.
+
+A replay may ask for more frames than the clip holds: it then starts the clip again from its first
+frame, so a short clip can stand for minutes of camera time (a drop every few hundred frames only
+shows in a long run).
 """
 
 from __future__ import annotations
@@ -74,16 +78,18 @@ class PacedSource:
 
     live = True
 
-    def __init__(self, raw: RawFrames, fps: float, max_frames: int = 0, buffer: int = DEFAULT_DEPTH) -> None:
+    def __init__(self, raw: RawFrames, fps: float, frames: int = 0, buffer: int = DEFAULT_DEPTH) -> None:
         if fps <= 0:
             raise SourceError(f"camera-paced replay needs a frame rate > 0, got {fps}")
+        if frames < 0:
+            raise SourceError(f"camera-paced replay needs frames >= 0 (0: the clip once), got {frames}")
         if not raw.path.is_file() or raw.path.stat().st_size < raw.frames * raw.frame_bytes:
             raise SourceError(f"raw frames {raw.path} are missing or shorter than {raw.frames} frames")
         self.raw = raw
         self.path = raw.path
         self._file = open(raw.path, "rb")  # noqa: SIM115 (closed in __exit__)
         self.fps = fps
-        self.max_frames = min(max_frames or raw.frames, raw.frames)
+        self.frames = frames or raw.frames  # to publish; more than the clip holds replays it again
         self.description = f"{raw.path.name} replayed as a {fps:g} fps camera"
         self._slot = LatestFrame(buffer)
         self._stop = threading.Event()
@@ -118,8 +124,10 @@ class PacedSource:
     def _capture(self) -> None:
         start = time.perf_counter()
         try:
-            while not self._stop.is_set() and self._slot.published < self.max_frames:
+            while not self._stop.is_set() and self._slot.published < self.frames:
                 image = np.empty(self.raw.shape, np.uint8)
+                if self._slot.published % self.raw.frames == 0:
+                    self._file.seek(0)
                 if self._file.readinto(memoryview(image).cast("B")) != self.raw.frame_bytes:
                     log.error("raw frames %s ended early at frame %d", self.path, self._slot.published)
                     break

@@ -40,7 +40,13 @@ def ours_offline(model, config) -> Callable[[Clip], dict]:  # model: OnnxModel, 
 
 
 def run_peer(
-    model: PeerModel, clip: Clip, mode: str, camera_fps: float, warmup: int = 3, buffer: int = DEFAULT_DEPTH
+    model: PeerModel,
+    clip: Clip,
+    mode: str,
+    camera_fps: float,
+    warmup: int = 3,
+    buffer: int = DEFAULT_DEPTH,
+    live_frames: int = 0,
 ) -> dict:
     """One clip through a peer in one mode, read as the bench reads it for our model; its figures."""
     from fabric_inspect.bench.measure import ResourceMonitor
@@ -49,7 +55,7 @@ def run_peer(
 
     _warm_up(model, clip, warmup)
     if mode == "live":
-        source = PacedSource(clip.raw, camera_fps, buffer=buffer)
+        source = PacedSource(clip.raw, camera_fps, live_frames, buffer=buffer)
     else:
         source = open_source(SourceConfig(str(clip.path), kind="video"))
     load = os.getloadavg()
@@ -189,7 +195,15 @@ def run_peers(
                 sessions[key] = PeerModel(peer, config.threads)
             for mode in config.modes:
                 say(f"{peer.name} ({peer.size}) {clip.size} {mode}")
-                result = run_peer(sessions[key], clip, mode, config.fps, config.warmup, config.buffer)
+                result = run_peer(
+                    sessions[key],
+                    clip,
+                    mode,
+                    config.fps,
+                    config.warmup,
+                    config.buffer,
+                    config.live_frames(clip.frames),
+                )
                 log.info("%s %s %s: %.2f fps", peer.name, clip.size, mode, result["fps"])
                 runs.append(result)
             if model is not None and paired_frames:

@@ -46,6 +46,12 @@ def bench(
         "--buffer",
         help="Live mode: frames that may wait for the pipeline, as `live --buffer` (default 2).",
     ),
+    seconds: float = typer.Option(
+        0.0,
+        "--seconds",
+        help="Live mode: camera time per run; a shorter clip is replayed again from its start "
+        "(0 = the clip once). A drop every few hundred frames only shows in a run of 30 s or more.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic roll."),
     json_out: Path | None = JSON_OUT,
     plot_out: Path | None = PLOT_OUT,
@@ -66,6 +72,7 @@ def bench(
         fps=fps,
         modes=tuple(m.strip() for m in modes.split(",") if m.strip()),
         threads=threads,
+        seconds=seconds,
         **({} if buffer is None else {"buffer": buffer}),
     )
     loaded = load_model(model, RuntimeConfig(threads=threads))
