@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -37,6 +40,7 @@ def _fail(args: list[str]) -> str:
         (["train", "--synthetic", "--init", "{tmp}/missing.pt", "--out", "{tmp}/run"], "--init"),
         (["train", "--synthetic", "--resume", "--out", "{tmp}/run"], "last.pt does not exist"),
         (["train", "--synthetic", "--keep", "middle", "--out", "{tmp}/run"], "--keep must be one of"),
+        (["train", "--synthetic", "--split", "rolls", "--out", "{tmp}/run"], "--split must be one of"),
         (["export", "{tmp}/missing.pt", "--out", "{tmp}/m.onnx"], "does not exist"),
         (["export", "{tmp}/foreign.pt", "--out", "{tmp}/m.onnx"], "not a fabric-inspect checkpoint"),
         (["export", "{tmp}/foreign.pt", "--out", "{tmp}/m.txt"], "must end in .onnx"),
@@ -59,6 +63,41 @@ def test_bad_input_through_a_real_process(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "nope.pt does not exist" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _aitex_like(root: Path) -> Path:
+    """Two fabrics, each with three defect images (one roll's worth) and a roll of three good ones."""
+    blank, mask = np.full((64, 64), 120, np.uint8), np.zeros((64, 64), np.uint8)
+    mask[20:30, 20:30] = 255
+    for folder in ("Defect_images", "Mask_images", "NoDefect_images"):
+        (root / folder).mkdir(parents=True)
+    for fabric, roll in (("00", "2311694-2040n7u"), ("05", "2306881-210020u")):
+        for i in range(3):
+            stem = f"{int(fabric) * 10 + i + 1:04d}_002_{fabric}"
+            cv2.imwrite(str(root / "Defect_images" / f"{stem}.png"), blank)
+            cv2.imwrite(str(root / "Mask_images" / f"{stem}_mask.png"), mask)
+            good = root / "NoDefect_images" / roll / f"{i + 1:04d}_000_{fabric}.png"
+            good.parent.mkdir(exist_ok=True)
+            cv2.imwrite(str(good), blank)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("split", "fabrics_held_out"),
+    [
+        ("auto", 1),  # whole groups: one fabric's defect images all go to validation
+        ("image_within_fabric", 2),  # images of every fabric on both sides
+    ],
+)
+def test_train_holds_out_its_validation_images_as_split_says(tmp_path, split, fabrics_held_out):
+    from fabric_inspect.cli.model import _training_data
+    from fabric_inspect.training.config import TrainConfig
+
+    data = _aitex_like(tmp_path / "aitex")
+    config = TrainConfig(split=split, val_fraction=0.34)
+    _, _, val = _training_data(tmp_path / "run", data, "aitex", False, config)
+    assert len({s.fabric for s in val.defective}) == fabrics_held_out
+    assert val.defect_free  # something to calibrate on either way
 
 
 @pytest.mark.slow

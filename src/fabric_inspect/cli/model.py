@@ -52,7 +52,7 @@ def train(
     preset_name: Annotated[
         str,
         typer.Option(
-            "--preset", help="Recipe: default|lines|small|sizes|interior|mixed|finetune|quick|inorm."
+            "--preset", help="Recipe: default|lines|small|sizes|interior|mixed|wide|finetune|quick|inorm."
         ),
     ] = "default",
     init: Annotated[
@@ -75,6 +75,15 @@ def train(
         int | None, typer.Option("--seed", help="Random seed (split, crops, synthetic images).")
     ] = None,
     threads: Annotated[int | None, typer.Option("--threads", help="CPU threads for torch.")] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="How train holds out its own validation images from --data: auto (whole rolls where "
+            "the format has them, else by image), group, image or image_within_fabric. On a set of a "
+            "few hundred images, holding out whole rolls can withhold a fabric's defects from training.",
+        ),
+    ] = None,
     grey: Annotated[
         bool, typer.Option("--grey", help="Train a greyscale (HW input) model instead of BGR.")
     ] = False,
@@ -122,6 +131,7 @@ def train(
         patience=patience,
         seed=seed,
         threads=threads,
+        split=split,
         color=False if grey else None,
     )
     if init is not None and init != "default" and not Path(init).is_file():
@@ -169,7 +179,7 @@ def _training_data(out, data, fmt, synthetic, config):
     from fabric_inspect.training.data import FolderSource
 
     dataset = load_dataset(data, fmt)
-    train_ds, val_ds = split_by_group(dataset, config.val_fraction, config.seed)
+    train_ds, val_ds = split_by_group(dataset, config.val_fraction, config.seed, by=config.split)
     if not val_ds.defect_free:
         raise InputError(
             f"--data {data}: the validation split has no defect-free images to calibrate the threshold on; "

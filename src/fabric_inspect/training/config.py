@@ -6,6 +6,7 @@ import difflib
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from fabric_inspect.datasets.split import SPLIT_MODES
 from fabric_inspect.errors import ConfigError
 
 KEEP_EPOCHS = ("best", "last")  # which epoch of a run `train --keep` exports
@@ -40,6 +41,10 @@ class TrainConfig:
     weight_decay: float = 1e-4
     patience: int = 10  # early stopping: epochs without a better validation (see loop.is_better)
     val_fraction: float = 0.2
+    # folder data: how `train` holds out its own validation images (datasets.split): "auto" keeps
+    # whole rolls (groups) apart where the format has them. On a small set that withholds a whole
+    # fabric's defects from training; "image_within_fabric" holds out images of every fabric instead.
+    split: str = "auto"
     val_images: int = 256  # synthetic: validation images per epoch (fixed seeds; selects the epoch)
     val_size: int = 256  # synthetic: validation image side
     calib_images: int = 300  # synthetic: defect-free images for threshold calibration
@@ -95,6 +100,8 @@ class TrainConfig:
             raise ConfigError("weight_decay must be >= 0 and calib_images >= 1")
         if len(self.calib_size) != 2 or min(self.calib_size) < 32:
             raise ConfigError(f"calib_size must be (height, width), each >= 32 px, got {self.calib_size}")
+        if self.split not in SPLIT_MODES:
+            raise ConfigError(f"--split must be one of {', '.join(SPLIT_MODES)}, got {self.split!r}")
         for name in ("val_fraction", "target_far"):
             if not 0.0 < getattr(self, name) < 1.0:
                 raise ConfigError(f"{name} must be in (0, 1), got {getattr(self, name)}")
@@ -175,6 +182,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # the sizes recipe with the border left out on its 448 and 704 px crops only (tried from scratch:
     # level on synthetic stills, AITEX zero-shot 0.45 against 0.75; docs/model-card.md)
     "mixed": {**_SMALL, "large_crops": (448, 704), "large_border_ignore": 96},
+    # the small recipe with twice the channels at stride 8 (about 105k parameters, as many as the data
+    # README's reference net): a test of whether capacity limits the AITEX figures (docs/model-card.md);
+    # about 3x the compute per frame, so over the real-time budget
+    "wide": {**_SMALL, "widths": (24, 24, 128)},
     "finetune": {"epochs": 12, "steps_per_epoch": 60, "lr": 1e-3, "crop": 256, "patience": 4},
     "quick": {
         "epochs": 3,
