@@ -182,7 +182,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # the sizes recipe with the border left out on its 448 and 704 px crops only (tried from scratch:
     # level on synthetic stills, AITEX zero-shot 0.45 against 0.75; docs/model-card.md)
     "mixed": {**_SMALL, "large_crops": (448, 704), "large_border_ignore": 96},
-    # the small recipe with twice the channels at stride 8 (about 105k parameters, as many as the data
+    # the small recipe with twice the channels at stride 8 (about 110k parameters, as many as the data
     # README's reference net): a test of whether capacity limits the AITEX figures (docs/model-card.md);
     # about 3x the compute per frame, so over the real-time budget
     "wide": {**_SMALL, "widths": (24, 24, 128)},
