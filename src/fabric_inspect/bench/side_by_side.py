@@ -19,7 +19,6 @@ import numpy as np
 
 from fabric_inspect.bench.clips import Clip
 from fabric_inspect.bench.peers import Peer, PeerModel, choose
-from fabric_inspect.inspect.latest import DEFAULT_DEPTH
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +38,15 @@ def ours_offline(model, config) -> Callable[[Clip], dict]:  # model: OnnxModel, 
     return run
 
 
-def run_peer(
-    model: PeerModel,
-    clip: Clip,
-    mode: str,
-    camera_fps: float,
-    warmup: int = 3,
-    buffer: int = DEFAULT_DEPTH,
-    live_frames: int = 0,
-) -> dict:
+def run_peer(model: PeerModel, clip: Clip, mode: str, config) -> dict:  # config: BenchConfig
     """One clip through a peer in one mode, read as the bench reads it for our model; its figures."""
     from fabric_inspect.bench.measure import ResourceMonitor
     from fabric_inspect.bench.paced import PacedSource
     from fabric_inspect.inspect.sources import SourceConfig, open_source
 
-    _warm_up(model, clip, warmup)
+    _warm_up(model, clip, config.warmup)
     if mode == "live":
-        source = PacedSource(clip.raw, camera_fps, live_frames, buffer=buffer)
+        source = PacedSource(clip.raw, config.fps, config.live_frames(clip.frames), buffer=config.buffer)
     else:
         source = open_source(SourceConfig(str(clip.path), kind="video"))
     load = os.getloadavg()
@@ -67,8 +58,8 @@ def run_peer(
         "size": clip.size,
         "mode": mode,
         "frames": summary.frames,
-        "camera_fps": camera_fps if mode == "live" else None,
-        "camera_buffer": buffer if mode == "live" else None,
+        "camera_fps": config.fps if mode == "live" else None,
+        "camera_buffer": config.buffer if mode == "live" else None,
         "fps": summary.fps,
         "dropped_frames": summary.dropped_frames,
         "latency_ms": summary.latency_ms,
@@ -195,15 +186,7 @@ def run_peers(
                 sessions[key] = PeerModel(peer, config.threads)
             for mode in config.modes:
                 say(f"{peer.name} ({peer.size}) {clip.size} {mode}")
-                result = run_peer(
-                    sessions[key],
-                    clip,
-                    mode,
-                    config.fps,
-                    config.warmup,
-                    config.buffer,
-                    config.live_frames(clip.frames),
-                )
+                result = run_peer(sessions[key], clip, mode, config)
                 log.info("%s %s %s: %.2f fps", peer.name, clip.size, mode, result["fps"])
                 runs.append(result)
             if model is not None and paired_frames:
