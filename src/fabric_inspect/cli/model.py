@@ -79,9 +79,10 @@ def train(
         str | None,
         typer.Option(
             "--split",
-            help="How train holds out its own validation images from --data: auto (whole rolls where "
-            "the format has them, else by image), group, image or image_within_fabric. On a set of a "
-            "few hundred images, holding out whole rolls can withhold a fabric's defects from training.",
+            help="How train holds out its own validation images from --data: auto (AITEX layout: by "
+            "image within each fabric; else whole rolls where the format has them, else by image), "
+            "group, image or image_within_fabric. On a set of a few hundred images, holding out whole "
+            "rolls can withhold a fabric's defects from training.",
         ),
     ] = None,
     grey: Annotated[

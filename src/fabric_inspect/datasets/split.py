@@ -6,7 +6,9 @@ Modes (`by`):
 - "image": image by image, stratified by label (defect-free, then each class in proportion).
 - "image_within_fabric": "image" applied within each fabric (`Sample.fabric`), the split the AITEX
   paper uses ("by image within each fabric type").
-- "auto": "group" when every sample has a group and there are at least two, else "image".
+- "auto": "image_within_fabric" for the "aitex" format, whose defect images carry their fabric but
+  no roll (whole fabrics held out would be textures and defects the model never trains on); else
+  "group" when every sample has a group and there are at least two; else "image".
 A part of fewer than two images (a class or a group kind with one member) stays in train.
 """
 
@@ -90,6 +92,14 @@ def _split_groups(samples: Sequence[Sample], fraction: float, rng: random.Random
     return _pick_groups(with_defects, fraction, rng) + _pick_groups(defect_free, fraction, rng)
 
 
+def auto_mode(dataset: Dataset) -> str:
+    """What "auto" means for this dataset (see the module doc)."""
+    if dataset.format == "aitex":
+        return "image_within_fabric"
+    grouped = all(s.group for s in dataset.samples) and len(dataset.groups) >= 2
+    return "group" if grouped else "image"
+
+
 def split_by_group(
     dataset: Dataset, val_fraction: float, seed: int, by: str = "auto"
 ) -> tuple[Dataset, Dataset]:
@@ -99,8 +109,7 @@ def split_by_group(
     if by not in SPLIT_MODES:
         raise ConfigError(f"split mode {by!r} is not one of {'|'.join(SPLIT_MODES)}")
     if by == "auto":
-        grouped = all(s.group for s in dataset.samples) and len(dataset.groups) >= 2
-        by = "group" if grouped else "image"
+        by = auto_mode(dataset)
     rng = random.Random(seed)
     if by == "group":
         val = _split_groups(dataset.samples, val_fraction, rng)
