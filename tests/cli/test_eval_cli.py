@@ -48,8 +48,28 @@ def test_eval_prints_a_table_and_writes_json_and_curves(setup, tmp_path):
         assert key in metrics, key
     assert metrics["images"] == 8
     assert metrics["image_auroc"] == 1.0
+    assert [row["auroc_loss"] for row in metrics["per_image"]] == [0.0] * 8  # nothing ranked wrong
+    assert "cost the most" not in result.output
     for name in ("metrics_roc.png", "metrics_pr.png", "metrics_pro.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_images_that_cost_the_auroc_most_are_listed_worst_first_by_kind():
+    from rich.console import Console
+
+    from fabric_inspect.cli.evaluate import _costly_images
+
+    rows = [
+        {"stem": "fine", "label": "hole", "score": 0.9, "auroc_loss": 0.0},
+        {"stem": "faint", "label": "hole", "score": 0.2, "auroc_loss": 0.04},
+        {"stem": "fainter", "label": "stain", "score": 0.1, "auroc_loss": 0.08},
+        {"stem": "hot", "label": "good", "score": 0.5, "auroc_loss": 0.12},
+    ]
+    console = Console(record=True, width=120)
+    console.print(_costly_images(rows))
+    lines = [line for line in console.export_text().splitlines() if "0." in line]
+    assert [line.split()[1] for line in lines] == ["fainter", "faint", "hot"]
+    assert _costly_images(rows[:1]) is None
 
 
 def test_eval_threshold_option_overrides_the_model(setup, tmp_path):

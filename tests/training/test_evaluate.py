@@ -95,6 +95,9 @@ def test_image_auroc_is_split_by_the_most_visible_defect_of_each_image():
     result = tally.result()
     assert result["image_auroc_by_visibility"] == {"low": 0.5, "high": 1.0, "medium_high": 1.0}
     assert result["image_auroc"] == pytest.approx(0.75)
+    # the faint stain (0.27) is outscored by g0 (0.3) alone: the whole 0.25 shortfall is its own and g0's
+    losses = {row["stem"]: row["auroc_loss"] for row in result["per_image"]}
+    assert losses == pytest.approx({"d0": 0.25, "d1": 0.0, "g0": 0.25, "g1": 0.0})
 
 
 def test_defective_image_without_pixel_mask_counts_at_image_level_only():

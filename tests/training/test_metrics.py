@@ -9,6 +9,7 @@ from fabric_inspect.training.metrics import (
     PixelStats,
     assign_visibility,
     auroc,
+    auroc_losses,
     average_precision,
     integrate_to,
     match_regions,
@@ -30,6 +31,25 @@ from fabric_inspect.training.metrics import (
 def test_image_auroc_and_ap_match_hand_computed_values(scores, labels, want_auroc, want_ap):
     assert auroc(np.array(scores), np.array(labels)) == pytest.approx(want_auroc)
     assert average_precision(np.array(scores), np.array(labels)) == pytest.approx(want_ap)
+
+
+def test_auroc_losses_name_the_images_that_hold_the_figure_down():
+    # defective 0.9 and 0.3, defect-free 0.5, 0.3 and 0.1: 0.3 loses the pair with 0.5, ties with 0.3
+    scores = np.array([0.9, 0.3, 0.5, 0.3, 0.1])
+    labels = np.array([1, 1, 0, 0, 0])
+    losses = auroc_losses(scores, labels)
+    assert losses.tolist() == pytest.approx([0.0, 1.5 / 6, 1 / 6, 0.5 / 6, 0.0])
+    assert auroc_losses(scores, np.ones(5)) is None
+
+
+def test_auroc_losses_sum_to_the_shortfall_over_either_class_on_random_scores():
+    rng = np.random.default_rng(1)
+    scores = np.round(rng.random(200), 2)  # many ties
+    labels = rng.random(200) < 0.2
+    losses = auroc_losses(scores, labels)
+    shortfall = 1.0 - auroc(scores, labels)
+    assert losses[labels].sum() == pytest.approx(shortfall)
+    assert losses[~labels].sum() == pytest.approx(shortfall)
 
 
 def test_auroc_equals_pairwise_ranking_probability_on_random_scores():

@@ -132,6 +132,30 @@ def _print_tables(result: dict[str, Any]) -> None:
         console.print(_recall_table("Recall per class", result["per_class"], with_images=True))
     if set(result["per_visibility"]) - {"unknown"}:  # no annotations (e.g. AITEX): nothing to split
         console.print(_recall_table("Recall per visibility", result["per_visibility"], with_images=False))
+    costly = _costly_images(result["per_image"])
+    if costly is not None:
+        console.print(costly)
+
+
+def _costly_images(per_image: list[dict], count: int = 5) -> Any:
+    """The images that cost the image AUROC most (a few hard images often hold a small set's figure down)."""
+    from rich.table import Table
+
+    from fabric_inspect.training.evaluate import GOOD
+
+    rows = sorted((r for r in per_image if r.get("auroc_loss", 0.0) > 0.0), key=lambda r: -r["auroc_loss"])
+    if not rows:
+        return None
+    table = Table(
+        title="Images that cost the most image AUROC",
+        caption="defective: defect-free images score above it; defect-free: defective ones score below it",
+    )
+    for name in ("image", "label", "score", "AUROC lost"):
+        table.add_column(name, justify="left" if name in ("image", "label") else "right", no_wrap=True)
+    for kind in (True, False):
+        for r in [r for r in rows if (r["label"] != GOOD) == kind][:count]:
+            table.add_row(r["stem"], r["label"], f"{r['score']:.3f}", f"{r['auroc_loss']:.3f}")
+    return table
 
 
 def _recall_table(title: str, entries: dict[str, dict], with_images: bool) -> Any:

@@ -31,6 +31,7 @@ from fabric_inspect.training.metrics import (
     PixelStats,
     assign_visibility,
     auroc,
+    auroc_losses,
     average_precision,
     match_regions,
     precision_recall_curve,
@@ -185,6 +186,10 @@ class EvalTally:
         out["per_visibility"] = _recall_by(self.regions, "visibility", _visibility_order)
         out["image_auroc_by_visibility"] = self._auroc_by_visibility(scores, defective)
         out["missed"] = [r for r in self.regions if not r["found"]]
+        losses = auroc_losses(scores, defective) if scores.size else None
+        if losses is not None:  # both kinds of image present
+            for row, loss in zip(self.per_image, losses, strict=True):
+                row["auroc_loss"] = float(loss)  # share of 1 - image AUROC (metrics.auroc_losses)
         out["per_image"] = self.per_image
         out["curves"] = self._curves(scores, defective)
         return out

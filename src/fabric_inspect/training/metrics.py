@@ -80,6 +80,31 @@ def auroc(scores: np.ndarray, labels: np.ndarray) -> float | None:
     return float(_trapezoid(tpr, fpr))
 
 
+def auroc_losses(scores: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
+    """Each image's share of the image AUROC's shortfall (1 - AUROC); None when one class is absent.
+
+    A defective image loses one pair for each defect-free image scoring above it (ties one half), a
+    defect-free image one for each defective image scoring below it; divided by all pairs. Over the
+    defective images the shares sum to 1 - AUROC, and over the defect-free ones as well, so on a small
+    set they say which few images hold the figure down.
+    """
+    scores, labels = _check_scores_labels(scores, labels)
+    if labels.all() or not labels.any():
+        return None
+    pos, neg = np.sort(scores[labels]), np.sort(scores[~labels])
+    pairs = float(pos.size * neg.size)
+    losses = np.empty(scores.size, np.float64)
+    s = scores[labels]
+    losses[labels] = (neg.size - np.searchsorted(neg, s, "right") + 0.5 * _ties(neg, s)) / pairs
+    s = scores[~labels]
+    losses[~labels] = (np.searchsorted(pos, s, "left") + 0.5 * _ties(pos, s)) / pairs
+    return losses
+
+
+def _ties(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return np.searchsorted(sorted_values, values, "right") - np.searchsorted(sorted_values, values, "left")
+
+
 def precision_recall_curve(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Precision and recall at every distinct threshold, highest threshold first."""
     scores, labels = _check_scores_labels(scores, labels)
