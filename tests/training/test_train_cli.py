@@ -41,6 +41,13 @@ def _fail(args: list[str]) -> str:
         (["train", "--synthetic", "--resume", "--out", "{tmp}/run"], "last.pt does not exist"),
         (["train", "--synthetic", "--keep", "middle", "--out", "{tmp}/run"], "--keep must be one of"),
         (["train", "--synthetic", "--split", "rolls", "--out", "{tmp}/run"], "--split must be one of"),
+        (["train", "--synthetic", "--widths", "16,16", "--out", "{tmp}/run"], "--widths must be 3 channel"),
+        (["train", "--synthetic", "--widths", "16,16,x", "--out", "{tmp}/run"], "comma-separated integers"),
+        (["train", "--synthetic", "--dilations", "0,2", "--out", "{tmp}/run"], "--dilations must be 1 to 8"),
+        (
+            ["train", "--synthetic", "--widths", "8,8,16", "--init", "default", "--out", "{tmp}/run"],
+            "shape a fresh network",
+        ),
         (["export", "{tmp}/missing.pt", "--out", "{tmp}/m.onnx"], "does not exist"),
         (["export", "{tmp}/foreign.pt", "--out", "{tmp}/m.onnx"], "not a fabric-inspect checkpoint"),
         (["export", "{tmp}/foreign.pt", "--out", "{tmp}/m.txt"], "must end in .onnx"),
@@ -106,6 +113,7 @@ def test_train_on_a_folder_then_export_gives_calibrated_models(synthetic_dataset
     out = tmp_path / "run"
     args = ["train", "--data", str(synthetic_dataset), "--out", str(out), "--preset", "quick"]
     args += ["--epochs", "1", "--steps", "3", "--batch-size", "4", "--crop", "64", "--no-progress"]
+    args += ["--widths", "8,8,16", "--dilations", "1,3"]  # a fresh network of the shape asked for
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     model = load_model(out / "model.onnx")
@@ -116,6 +124,8 @@ def test_train_on_a_folder_then_export_gives_calibrated_models(synthetic_dataset
     assert not list(out.glob("*.onnx.data")) and not (out / "draft.onnx").exists()
     state = torch.load(out / "weights.pt", weights_only=True)
     assert state["threshold"] == pytest.approx(model.info.threshold)
+    assert state["config"]["widths"] == [8, 8, 16] and state["config"]["dilations"] == [1, 3]
+    assert state["model"]["head.weight"].shape[1] == 16  # the head reads the stride-8 width
     assert model.info.version == state["version"] == "run"  # no --model-version: the run folder's name
 
     exported = tmp_path / "again.onnx"

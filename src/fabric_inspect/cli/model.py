@@ -88,6 +88,21 @@ def train(
     grey: Annotated[
         bool, typer.Option("--grey", help="Train a greyscale (HW input) model instead of BGR.")
     ] = False,
+    widths: Annotated[
+        str | None,
+        typer.Option(
+            "--widths",
+            help="A fresh network's channels: stem, stride-4 block, stride 8 (the shipped 24,24,64). "
+            "For trying architectures; the time per frame grows with the stride-8 width.",
+        ),
+    ] = None,
+    dilations: Annotated[
+        str | None,
+        typer.Option(
+            "--dilations",
+            help="A fresh network's residual blocks at stride 8, one dilation each (the shipped 1,2,4,8).",
+        ),
+    ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out from its last.pt.")
     ] = False,
@@ -110,7 +125,7 @@ def train(
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
-    from fabric_inspect.training.config import check_keep, preset
+    from fabric_inspect.training.config import check_keep, parse_ints, preset
 
     check_keep(keep)
     if synthetic == (data is not None):
@@ -121,6 +136,10 @@ def train(
         )
     if resume and init is not None:
         raise ConfigError("--resume continues a run as it was started; leave out --init")
+    if (widths is not None or dilations is not None) and (init is not None or resume):
+        raise ConfigError(
+            "--widths and --dilations shape a fresh network; --init and --resume take the checkpoint's shape"
+        )
     if resume and not (out / "last.pt").is_file():
         raise InputError(f"--resume: {out / 'last.pt'} does not exist; start the run without --resume first")
     config = preset(preset_name).with_overrides(
@@ -134,6 +153,8 @@ def train(
         threads=threads,
         split=split,
         color=False if grey else None,
+        widths=parse_ints(widths, "--widths"),
+        dilations=parse_ints(dilations, "--dilations"),
     )
     if init is not None and init != "default" and not Path(init).is_file():
         raise InputError(f"--init {init} is neither 'default' nor an existing checkpoint file")

@@ -74,6 +74,16 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if len(self.widths) != 3 or any(w < 1 or w > 1024 for w in self.widths):
+            raise ConfigError(
+                "--widths must be 3 channel counts in 1..1024 (stem, stride-4 block, stride 8), "
+                f"got {','.join(map(str, self.widths))}"
+            )
+        if not 1 <= len(self.dilations) <= 8 or any(d < 1 or d > 64 for d in self.dilations):
+            raise ConfigError(
+                "--dilations must be 1 to 8 dilations in 1..64 (one residual block at stride 8 each), "
+                f"got {','.join(map(str, self.dilations)) or 'none'}"
+            )
         if not 1.0 <= self.small_defect_boost <= 64.0:
             raise ConfigError(f"small_defect_boost must be in 1..64, got {self.small_defect_boost}")
         for side in (self.crop, *self.large_crops):
@@ -217,3 +227,15 @@ def preset(name: str) -> TrainConfig:
         hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(PRESETS)}"
         raise ConfigError(f"unknown --preset {name!r}; {hint}")
     return TrainConfig(**PRESETS[name])
+
+
+def parse_ints(text: str | None, option: str) -> tuple[int, ...] | None:
+    """A comma-separated list of integers from the CLI ("16,16,80"), or None when the option is unset."""
+    if text is None:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ConfigError(
+            f"{option} must be comma-separated integers such as 24,24,64, got {text!r}"
+        ) from None
