@@ -125,7 +125,7 @@ def train(
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
-    from fabric_inspect.training.config import check_keep, parse_ints, preset
+    from fabric_inspect.training.config import check_keep, preset
 
     check_keep(keep)
     if synthetic == (data is not None):
@@ -153,8 +153,8 @@ def train(
         threads=threads,
         split=split,
         color=False if grey else None,
-        widths=parse_ints(widths, "--widths"),
-        dilations=parse_ints(dilations, "--dilations"),
+        widths=_int_list(widths, "--widths"),
+        dilations=_int_list(dilations, "--dilations"),
     )
     if init is not None and init != "default" and not Path(init).is_file():
         raise InputError(f"--init {init} is neither 'default' nor an existing checkpoint file")
@@ -180,6 +180,18 @@ def train(
     for key in ("val_image_auroc", "val_defect_recall", "val_false_alarm_rate", "calibration_far"):
         if result.metrics.get(key) is not None:
             typer.echo(f"  {key}: {result.metrics[key]:.4f}")
+
+
+def _int_list(text: str | None, option: str) -> tuple[int, ...] | None:
+    """ "16,16,80" -> (16, 16, 80); None when the option is unset (TrainConfig checks the values)."""
+    if text is None:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ConfigError(
+            f"{option} must be comma-separated integers such as 24,24,64, got {text!r}"
+        ) from None
 
 
 def _training_data(out, data, fmt, synthetic, config):

@@ -227,15 +227,3 @@ def preset(name: str) -> TrainConfig:
         hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(PRESETS)}"
         raise ConfigError(f"unknown --preset {name!r}; {hint}")
     return TrainConfig(**PRESETS[name])
-
-
-def parse_ints(text: str | None, option: str) -> tuple[int, ...] | None:
-    """A comma-separated list of integers from the CLI ("16,16,80"), or None when the option is unset."""
-    if text is None:
-        return None
-    try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise ConfigError(
-            f"{option} must be comma-separated integers such as 24,24,64, got {text!r}"
-        ) from None
