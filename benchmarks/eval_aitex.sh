@@ -10,9 +10,12 @@
 #   STEPS="a b" benchmarks/eval_aitex.sh     # some of them
 #   MODEL=runs/X/model.onnx INIT=runs/X/weights.pt FINETUNE=runs/X-aitex RESULTS=runs/X-eval \
 #     benchmarks/eval_aitex.sh                # a candidate model instead of the shipped one
+#   for f in 0 1 2; do FOLD=$f STEPS=c benchmarks/eval_aitex.sh; done   # (c) cross-validated
 #
 # Results: benchmarks/results/eval_{synthetic,aitex_zeroshot,aitex_zeroshot_val,aitex_finetuned_val}.json
-# (+ _roc/_pr/_pro.png beside them). Fine-tuning takes about 15 s per epoch on 2 CPU cores (30: 8 min).
+# (+ _roc/_pr/_pro.png beside them); with FOLD=0 or 2, (c) uses that fold of the split
+# (benchmarks/aitex_split.py --fold) and writes eval_aitex_finetuned_val_f0.json (or _f2); fold 1 is
+# the default split. `python benchmarks/aitex_cv.py RUN_f0.json RUN_f1.json RUN_f2.json` sums them up. Fine-tuning takes about 15 s per epoch on 2 CPU cores (30: 8 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +33,10 @@ INIT=${INIT:-default}              # checkpoint fine-tuned in c
 # how train holds out its own validation images in c: by image within each fabric, as the split
 # itself is made (the default "auto" would hold out whole fabrics' defect images; docs/model-card.md)
 SPLIT=${SPLIT:-image_within_fabric}
-FINETUNE=${FINETUNE:-$RUNS/aitex-finetune}
+FOLD=${FOLD:-1}                    # which third of each fabric's images (c) validates on: 0, 1 or 2
+if [ "$FOLD" = 1 ]; then TAG=""; else TAG="_f$FOLD"; fi
+SPLIT_DIR=$RUNS/aitex-split${TAG/_/-}
+FINETUNE=${FINETUNE:-$RUNS/aitex-finetune${TAG/_/-}}
 MODEL_OPT=()
 [ -z "$MODEL" ] || MODEL_OPT=(--model "$MODEL")
 
@@ -49,11 +55,11 @@ for step in $STEPS; do
         --json "$RESULTS/eval_aitex_zeroshot_val.json"
       ;;
     c)
-      "$PY" benchmarks/aitex_split.py "$AITEX" "$RUNS/aitex-split"
-      "$FI" train --data "$RUNS/aitex-split/train" --init "$INIT" --preset finetune --epochs "$EPOCHS" \
+      "$PY" benchmarks/aitex_split.py "$AITEX" "$SPLIT_DIR" --fold "$FOLD"
+      "$FI" train --data "$SPLIT_DIR/train" --init "$INIT" --preset finetune --epochs "$EPOCHS" \
         --split "$SPLIT" --out "$FINETUNE"
-      "$FI" eval --model "$FINETUNE/model.onnx" --data "$RUNS/aitex-split/val" \
-        --threads "$THREADS" --json "$RESULTS/eval_aitex_finetuned_val.json"
+      "$FI" eval --model "$FINETUNE/model.onnx" --data "$SPLIT_DIR/val" \
+        --threads "$THREADS" --json "$RESULTS/eval_aitex_finetuned_val$TAG.json"
       ;;
     *)
       echo "error: unknown step '$step' in STEPS; use a, b and/or c" >&2

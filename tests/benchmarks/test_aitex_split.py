@@ -6,6 +6,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).parents[2] / "benchmarks" / "aitex_split.py"
 
 
@@ -60,3 +62,32 @@ def test_split_puts_every_third_image_of_each_fabric_in_val_and_links_masks(tmp_
 def test_split_refuses_a_folder_that_is_not_aitex(tmp_path, capsys):
     assert _script().main([str(tmp_path), str(tmp_path / "out")]) == 2
     assert "Defect_images" in capsys.readouterr().err
+
+
+def test_the_three_folds_validate_every_image_once_and_leave_no_stale_links(tmp_path):
+    source = _fake_aitex(tmp_path / "aitex")
+    out = tmp_path / "split"
+    vals = []
+    for fold in (0, 1, 2):  # into the same folder: each run must drop the links of the one before
+        assert _script().main([str(source), str(out), "--fold", str(fold)]) == 0
+        parts = json.loads((out / "split.json").read_text())
+        vals.append(set(parts["val"]))
+        linked = {
+            str(p.relative_to(out / "val"))
+            for p in (out / "val").rglob("*.png")
+            if p.is_symlink() and "Mask_images" not in p.parts
+        }
+        assert linked == set(parts["val"])
+    assert not (vals[0] & vals[1]) and not (vals[0] & vals[2]) and not (vals[1] & vals[2])
+    assert len(vals[0] | vals[1] | vals[2]) == 5 + 1 + 12
+    assert "Defect_images/0099_030_03.png" in vals[0]  # alone in its fabric: validated in fold 0
+    assert "Defect_images/0000_019_02.png" in vals[0]
+    assert "Defect_images/0020_019_02.png" in vals[2]
+
+
+def test_split_refuses_a_fold_out_of_range(tmp_path, capsys):
+    source = _fake_aitex(tmp_path / "aitex")
+    with pytest.raises(SystemExit) as exc:
+        _script().main([str(source), str(tmp_path / "out"), "--fold", "3"])
+    assert exc.value.code == 2
+    assert "--fold" in capsys.readouterr().err
