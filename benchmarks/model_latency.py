@@ -1,9 +1,11 @@
 """Latency of the defect model in onnxruntime on CPU (run by hand; writes results/model_latency.json).
 
-    .venv/bin/python benchmarks/model_latency.py [--model PATH] [--threads 2] [--runs 50] [--rounds 5]
+    .venv/bin/python benchmarks/model_latency.py [--model PATH] [--threads 2] [--runs 50] [--rounds 5] \
+        [--sizes 1280x720,4096x256]
 
 Times `OnnxModel.predict` (the pipeline's call: raw uint8 frame in, score map and class logits out) on
-random frames at 1280x720 (the budget: <= 12 ms with 2 threads) and at the AITEX size 4096x256. Without
+random frames at 1280x720 (the budget: <= 12 ms with 2 threads) and at the AITEX size 4096x256, or at
+the WIDTHxHEIGHT sizes of --sizes. Without
 --model it times the shipped default.onnx, or, when that is missing, a fresh export of the same
 network (the cost does not depend on the weights). The machine's load average is recorded beside the
 figures because other processes sharing the CPU inflate them. On the shared development VMs the
@@ -25,8 +27,19 @@ from pathlib import Path
 
 import numpy as np
 
-SIZES = ((720, 1280), (256, 4096))
+SIZES = "1280x720,4096x256"
 RESULTS = Path(__file__).parent / "results" / "model_latency.json"
+
+
+def _sizes(text: str) -> list[tuple[int, int]]:
+    """'640x480,1280x720' -> [(640, 480), (1280, 720)] (width, height); ValueError if malformed."""
+    sizes = []
+    for item in text.split(","):
+        w, h = (int(v) for v in item.strip().lower().split("x"))
+        if w < 8 or h < 8:
+            raise ValueError(item)
+        sizes.append((w, h))
+    return sizes
 
 
 def _model_path(given: str | None, tmp: Path) -> Path:
@@ -78,7 +91,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--sizes", default=SIZES, help=f"WIDTHxHEIGHT, comma-separated ({SIZES})")
     args = parser.parse_args()
+    try:
+        sizes = _sizes(args.sizes)
+    except ValueError:
+        parser.error(f"--sizes {args.sizes!r}: give WIDTHxHEIGHT pairs such as 640x480,1280x720")
 
     from fabric_inspect.models.runtime import RuntimeConfig, load_model
 
@@ -88,7 +106,7 @@ def main() -> None:
         rng = np.random.default_rng(0)
         load_before = os.getloadavg()
         frames = {}
-        for h, w in SIZES:
+        for w, h in sizes:
             shape = (h, w, 3) if model.info.input_layout == "HWC" else (h, w)
             frames[f"{w}x{h}"] = rng.integers(0, 256, shape, dtype=np.uint8)
         rounds: dict[str, list[dict]] = {name: [] for name in frames}
