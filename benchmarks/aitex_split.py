@@ -7,7 +7,8 @@ NoDefect_images/<roll>/), each file a link to the original, and /tmp/aitex-split
 which file went where. The split is by image within each fabric type (the FF code of NNNN_DDD_FF):
 defect images and defect-free images of one fabric are each sorted by name and every third one,
 starting with the second (index 1, 4, 7, ...), goes to validation. So every fabric with two or more
-images of a kind is in both parts, and the split is the same on every machine.
+images of a kind is in both parts (in fold 2 below, three or more), and the split is the same on
+every machine.
 
     python benchmarks/aitex_split.py /work/shared/data/aitex /tmp/aitex-fold0 --fold 0
 

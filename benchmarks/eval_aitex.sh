@@ -15,7 +15,8 @@
 # Results: benchmarks/results/eval_{synthetic,aitex_zeroshot,aitex_zeroshot_val,aitex_finetuned_val}.json
 # (+ _roc/_pr/_pro.png beside them); with FOLD=0 or 2, (c) uses that fold of the split
 # (benchmarks/aitex_split.py --fold) and writes eval_aitex_finetuned_val_f0.json (or _f2); fold 1 is
-# the default split. `python benchmarks/aitex_cv.py RUN_f0.json RUN_f1.json RUN_f2.json` sums them up. Fine-tuning takes about 15 s per epoch on 2 CPU cores (30: 8 min).
+# the default split; `python benchmarks/aitex_cv.py F0.json F1.json F2.json` sums the three up.
+# Fine-tuning takes about 15 s per epoch on 2 CPU cores (30: 8 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,9 +35,9 @@ INIT=${INIT:-default}              # checkpoint fine-tuned in c
 # itself is made (the default "auto" would hold out whole fabrics' defect images; docs/model-card.md)
 SPLIT=${SPLIT:-image_within_fabric}
 FOLD=${FOLD:-1}                    # which third of each fabric's images (c) validates on: 0, 1 or 2
-if [ "$FOLD" = 1 ]; then TAG=""; else TAG="_f$FOLD"; fi
-SPLIT_DIR=$RUNS/aitex-split${TAG/_/-}
-FINETUNE=${FINETUNE:-$RUNS/aitex-finetune${TAG/_/-}}
+if [ "$FOLD" = 1 ]; then TAG=""; DIR_TAG=""; else TAG="_f$FOLD"; DIR_TAG="-f$FOLD"; fi
+SPLIT_DIR=$RUNS/aitex-split$DIR_TAG
+FINETUNE=${FINETUNE:-$RUNS/aitex-finetune$DIR_TAG}
 MODEL_OPT=()
 [ -z "$MODEL" ] || MODEL_OPT=(--model "$MODEL")
 
