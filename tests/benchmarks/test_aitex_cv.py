@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "aitex_cv.py"
 
-
-def _script():
-    spec = importlib.util.spec_from_file_location("aitex_cv", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture
+def cv(load_benchmark):
+    return load_benchmark("aitex_cv")
 
 
 def _image(stem: str, label: str, score: float, threshold: float, regions: int = 0, found: int = 0) -> dict:
@@ -65,8 +60,8 @@ def _two_folds(tmp_path: Path) -> list[Path]:
     return [a, b]
 
 
-def test_summary_gives_per_fold_mean_and_pooled_figures(tmp_path):
-    cv = _script()
+def test_summary_gives_per_fold_mean_and_pooled_figures(cv, tmp_path):
+    cv = cv
     summary = cv.summarize([json.loads(p.read_text()) for p in _two_folds(tmp_path)])
     assert [f["found"] for f in summary["folds"]] == [1, 1]
     assert [f["regions"] for f in summary["folds"]] == [1, 3]
@@ -85,25 +80,25 @@ def test_summary_gives_per_fold_mean_and_pooled_figures(tmp_path):
     assert pooled["image_auroc_from_threshold"] == pytest.approx(13 / 16)
 
 
-def test_cli_prints_and_writes_the_summary(tmp_path, capsys):
+def test_cli_prints_and_writes_the_summary(cv, tmp_path, capsys):
     out = tmp_path / "cv.json"
-    assert _script().main([*map(str, _two_folds(tmp_path)), "--json", str(out)]) == 0
+    assert cv.main([*map(str, _two_folds(tmp_path)), "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "0.917 (sd 0.118)" in printed and "defect recall 0.500" in printed
     assert json.loads(out.read_text())["pooled"]["images"] == 8
 
 
-def test_an_image_in_two_files_is_refused(tmp_path, capsys):
+def test_an_image_in_two_files_is_refused(cv, tmp_path, capsys):
     a, _ = _two_folds(tmp_path)
-    assert _script().main([str(a), str(a)]) == 2
+    assert cv.main([str(a), str(a)]) == 2
     assert "d1" in capsys.readouterr().err
 
 
-def test_a_file_that_is_not_an_eval_json_is_refused_with_its_name(tmp_path, capsys):
+def test_a_file_that_is_not_an_eval_json_is_refused_with_its_name(cv, tmp_path, capsys):
     bad = tmp_path / "metrics.json"
     bad.write_text(json.dumps({"epochs": []}))
     broken = tmp_path / "broken.json"
     broken.write_text("{")
     for path in (bad, broken):
-        assert _script().main([str(path)]) == 2
+        assert cv.main([str(path)]) == 2
         assert str(path) in capsys.readouterr().err

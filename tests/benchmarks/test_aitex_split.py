@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "aitex_split.py"
 
-
-def _script():
-    spec = importlib.util.spec_from_file_location("aitex_split", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture
+def splitter(load_benchmark):
+    return load_benchmark("aitex_split")
 
 
 def _fake_aitex(root: Path) -> Path:
@@ -34,10 +29,10 @@ def _fake_aitex(root: Path) -> Path:
     return root
 
 
-def test_split_puts_every_third_image_of_each_fabric_in_val_and_links_masks(tmp_path):
+def test_split_puts_every_third_image_of_each_fabric_in_val_and_links_masks(splitter, tmp_path):
     source = _fake_aitex(tmp_path / "aitex")
     out = tmp_path / "split"
-    assert _script().main([str(source), str(out)]) == 0
+    assert splitter.main([str(source), str(out)]) == 0
     parts = json.loads((out / "split.json").read_text())
     assert not set(parts["train"]) & set(parts["val"])
     assert len(parts["train"]) + len(parts["val"]) == 5 + 1 + 12
@@ -59,17 +54,17 @@ def test_split_puts_every_third_image_of_each_fabric_in_val_and_links_masks(tmp_
     assert (out / "train" / "Mask_images" / "0099_030_03_mask2.png").is_symlink()
 
 
-def test_split_refuses_a_folder_that_is_not_aitex(tmp_path, capsys):
-    assert _script().main([str(tmp_path), str(tmp_path / "out")]) == 2
+def test_split_refuses_a_folder_that_is_not_aitex(splitter, tmp_path, capsys):
+    assert splitter.main([str(tmp_path), str(tmp_path / "out")]) == 2
     assert "Defect_images" in capsys.readouterr().err
 
 
-def test_the_three_folds_validate_every_image_once_and_leave_no_stale_links(tmp_path):
+def test_the_three_folds_validate_every_image_once_and_leave_no_stale_links(splitter, tmp_path):
     source = _fake_aitex(tmp_path / "aitex")
     out = tmp_path / "split"
     vals = []
     for fold in (0, 1, 2):  # into the same folder: each run must drop the links of the one before
-        assert _script().main([str(source), str(out), "--fold", str(fold)]) == 0
+        assert splitter.main([str(source), str(out), "--fold", str(fold)]) == 0
         parts = json.loads((out / "split.json").read_text())
         vals.append(set(parts["val"]))
         linked = {
@@ -85,9 +80,9 @@ def test_the_three_folds_validate_every_image_once_and_leave_no_stale_links(tmp_
     assert "Defect_images/0020_019_02.png" in vals[2]
 
 
-def test_split_refuses_a_fold_out_of_range(tmp_path, capsys):
+def test_split_refuses_a_fold_out_of_range(splitter, tmp_path, capsys):
     source = _fake_aitex(tmp_path / "aitex")
     with pytest.raises(SystemExit) as exc:
-        _script().main([str(source), str(tmp_path / "out"), "--fold", "3"])
+        splitter.main([str(source), str(tmp_path / "out"), "--fold", "3"])
     assert exc.value.code == 2
     assert "--fold" in capsys.readouterr().err
