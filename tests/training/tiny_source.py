@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fabric_inspect.training.data import ValImage, to_batch
+from fabric_inspect.training.render_pool import prefetched
 
 CLASSES = ("broken_end", "broken_pick")
 
@@ -37,6 +38,12 @@ class TinySource:
         masks = [m for _, m in pairs]
         labels = [int(m.max()) for m in masks]
         return to_batch([i for i, _ in pairs], masks, [True] * len(pairs), labels)
+
+    def batches(self, steps: range):
+        return prefetched(self.train_batch, steps)
+
+    def close(self) -> None:
+        self.closed = True
 
     def val_images(self) -> list[ValImage]:
         pairs = [tiny_image(10_000 + i, 40) for i in range(6)]

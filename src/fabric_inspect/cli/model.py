@@ -75,6 +75,22 @@ def train(
         int | None, typer.Option("--seed", help="Random seed (split, crops, synthetic images).")
     ] = None,
     threads: Annotated[int | None, typer.Option("--threads", help="CPU threads for torch.")] = None,
+    device: Annotated[
+        str,
+        typer.Option(
+            "--device",
+            help="Where the training steps run: auto (a CUDA GPU if torch sees one, else the CPU), "
+            "cpu, cuda or cuda:N. Calibration, export and evaluation always run on the CPU.",
+        ),
+    ] = "auto",
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Processes rendering synthetic training batches (0: one background thread). On a GPU, "
+            "about one per spare CPU core; the batches are the same whatever the number.",
+        ),
+    ] = 0,
     split: Annotated[
         str | None,
         typer.Option(
@@ -125,9 +141,11 @@ def train(
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
+    from fabric_inspect.training.compute import ComputeConfig
     from fabric_inspect.training.config import check_keep, preset
 
     check_keep(keep)
+    compute = ComputeConfig(device=device, workers=workers)
     if synthetic == (data is not None):
         raise ConfigError("give exactly one of --data DIR or --synthetic")
     if data is not None and not data.is_dir():
@@ -136,6 +154,10 @@ def train(
         )
     if resume and init is not None:
         raise ConfigError("--resume continues a run as it was started; leave out --init")
+    if workers and not synthetic:
+        raise ConfigError(
+            "--workers renders synthetic fabric; --data is read once and cropped in one background thread"
+        )
     if (widths is not None or dilations is not None) and (init is not None or resume):
         raise ConfigError(
             "--widths and --dilations shape a fresh network; --init and --resume take the checkpoint's shape"
@@ -159,10 +181,13 @@ def train(
     if init is not None and init != "default" and not Path(init).is_file():
         raise InputError(f"--init {init} is neither 'default' nor an existing checkpoint file")
     _need_torch()
+    from fabric_inspect.training.compute import describe_device, resolve_device
     from fabric_inspect.training.pipeline import fit
 
+    typer.echo(f"training on {describe_device(resolve_device(device))}", err=True)
+
     out.mkdir(parents=True, exist_ok=True)
-    source, classes, val = _training_data(out, data, fmt, synthetic, config)
+    source, classes, val = _training_data(out, data, fmt, synthetic, config, workers)
     version = model_version or out.resolve().name
     result = fit(
         source,
@@ -175,6 +200,7 @@ def train(
         progress=progress,
         keep=keep,
         version=version,
+        compute=compute,
     )
     typer.echo(f"model {result.model_path}  version {version}  threshold {result.threshold:.4f}")
     for key in ("val_image_auroc", "val_defect_recall", "val_false_alarm_rate", "calibration_far"):
@@ -194,7 +220,7 @@ def _int_list(text: str | None, option: str) -> tuple[int, ...] | None:
         ) from None
 
 
-def _training_data(out, data, fmt, synthetic, config):
+def _training_data(out, data, fmt, synthetic, config, workers=0):
     """What `train` learns from: (source, class names, validation dataset on disk)."""
     from fabric_inspect.datasets.loader import load_dataset
 
@@ -208,7 +234,7 @@ def _training_data(out, data, fmt, synthetic, config):
             write_dataset(
                 val_dir, config.val_images * 2, config.val_size, SYNTH_VAL_SEED, grey=not config.color
             )
-        return SyntheticSource(config), DEFECT_CLASSES, load_dataset(val_dir, "labeled")
+        return SyntheticSource(config, workers), DEFECT_CLASSES, load_dataset(val_dir, "labeled")
     from fabric_inspect.datasets.loader import split_by_group
     from fabric_inspect.training.data import FolderSource
 

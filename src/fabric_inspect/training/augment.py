@@ -50,3 +50,12 @@ def apply(pipeline: Any, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarra
     """Augment one image and its class-index mask together."""
     out = pipeline(image=image, mask=mask)
     return np.ascontiguousarray(out["image"]), np.ascontiguousarray(out["mask"])
+
+
+def seed_augment(pipeline: Any, seed: int) -> None:
+    """Make `pipeline`'s next call a function of `seed` alone. Each transform gets its own seed:
+    albumentations' `Compose.set_random_seed` gives every transform the same one, and then their
+    first draws agree (both flips are applied together or not at all, in 200 of 200 seeds)."""
+    pipeline.set_random_seed(seed)
+    for index, transform in enumerate(pipeline.transforms):
+        transform.set_random_seed(seed * len(pipeline.transforms) + index)

@@ -18,16 +18,19 @@ maximum). Greyscale images are stacked to BGR for colour models, colour images t
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
 import torch
 
 from fabric_inspect.errors import ConfigError
-from fabric_inspect.training.augment import apply, build_augment
+from fabric_inspect.training.augment import apply, build_augment, seed_augment
 from fabric_inspect.training.config import TrainConfig
 from fabric_inspect.training.loss import IGNORE, Batch
+from fabric_inspect.training.render_pool import RenderPool, prefetched
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +106,18 @@ def ignore_border(mask: np.ndarray, width: int) -> np.ndarray:
 
 
 class SyntheticSource:
-    """Synthetic fabric from `fabric_inspect.datasets.synthetic.render_sample`, new images every step."""
+    """Synthetic fabric from `fabric_inspect.datasets.synthetic.render_sample`, new images every step.
+
+    A step's batch depends on the config and the step alone (each image's augmentation is seeded by
+    the image's seed), so `workers` processes can render steps ahead and give the batches the one
+    background thread would (`batches`); `close` stops them."""
 
     description = "synthetic fabric"
 
-    def __init__(self, config: TrainConfig) -> None:
+    def __init__(self, config: TrainConfig, workers: int = 0) -> None:
         self.config = config
         self.augment = build_augment(config.color)
+        self._pool = RenderPool(partial(render_step, config), workers) if workers else None
 
     def _render(
         self, seed: int, size: int | tuple[int, int], defect_rate: float, train: bool = False
@@ -121,18 +129,35 @@ class SyntheticSource:
             return sample.image, ignore_low_visibility(sample)
         return sample.image, sample.mask
 
-    def train_batch(self, step: int) -> Batch:
+    def train_arrays(self, step: int) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
+        """(images, masks, labels) of training step `step`: plain numpy, cheap to send between processes."""
         c = self.config
         side, count = c.step_crop(step)
         band = c.step_border(step)
         images, masks, labels = [], [], []
         for i in range(count):
             seed = TRAIN_SEED_BASE + c.seed * 50_000_000 + step * c.batch_size + i
+            seed_augment(self.augment, seed)
             image, mask = apply(self.augment, *self._render(seed, side, c.defect_rate, train=True))
             labels.append(_image_label(mask))  # the whole image's: its maximum is trained on all cells
             images.append(image)
             masks.append(ignore_border(mask, band) if band else mask)
-        return to_batch(images, masks, [True] * len(images), labels)
+        return images, masks, labels
+
+    def train_batch(self, step: int) -> Batch:
+        return _arrays_batch(self.train_arrays(step))
+
+    def batches(self, steps: range) -> Iterator[Batch]:
+        """The batches of `steps`, in order, rendered ahead (in the workers' processes, if any)."""
+        if self._pool is None:
+            yield from prefetched(self.train_batch, steps)
+            return
+        for arrays in self._pool.map(steps):
+            yield _arrays_batch(arrays)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
 
     def val_images(self) -> list[ValImage]:
         c = self.config
@@ -161,6 +186,21 @@ class SyntheticSource:
             "val_images": c.val_images,
             "calibration_images": c.calib_images,
         }
+
+
+def _arrays_batch(arrays: tuple[list[np.ndarray], list[np.ndarray], list[int]]) -> Batch:
+    images, masks, labels = arrays
+    return to_batch(images, masks, [True] * len(images), labels)
+
+
+@lru_cache(maxsize=1)
+def _worker_source(config: TrainConfig) -> SyntheticSource:
+    return SyntheticSource(config)
+
+
+def render_step(config: TrainConfig, step: int) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
+    """`SyntheticSource(config).train_arrays(step)`, run in a RenderPool worker (one source per process)."""
+    return _worker_source(config).train_arrays(step)
 
 
 def _crop(
@@ -245,6 +285,14 @@ class FolderSource:
             flags.append(has_mask)
             labels.append(_image_label(mask) if has_mask else item.label)
         return to_batch(images, masks, flags, labels)
+
+    def batches(self, steps: range) -> Iterator[Batch]:
+        """The batches of `steps`, in order, the next made in a background thread (crops and
+        augmentation draw from one random generator, so in one thread)."""
+        return prefetched(self.train_batch, steps)
+
+    def close(self) -> None:
+        pass
 
     def val_images(self) -> list[ValImage]:
         return [ValImage(fit_channels(v.image, self.config.color), v.mask, v.label) for v in self.val]

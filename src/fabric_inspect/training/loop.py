@@ -1,6 +1,10 @@
 """The training loop: steps with a rich progress bar, validation each epoch, early stopping, resumable
 checkpoints, and a run folder (config.json, metrics.json, curve.png, last.pt, best.pt). Imports torch.
 
+It runs on the CPU or a CUDA GPU (`training.compute`); the network comes back on the CPU, and
+checkpoints load on either (`load_checkpoint` maps them to the CPU, the optimizer's state follows the
+parameters on resume).
+
 A run folder after `train`:
     config.json   the TrainConfig and network config
     last.pt       everything to resume (model, optimizer, scheduler, epoch, history, best)
@@ -15,6 +19,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +30,7 @@ import torch
 from fabric_inspect.errors import ConfigError
 from fabric_inspect.models.checkpoint import load_checkpoint, save_checkpoint
 from fabric_inspect.models.network import DefectNet, normalize
+from fabric_inspect.training.compute import ComputeConfig, describe_device, resolve_device
 from fabric_inspect.training.config import TrainConfig
 from fabric_inspect.training.data import ValImage, to_batch
 from fabric_inspect.training.loss import Batch, defect_loss
@@ -35,7 +41,9 @@ log = logging.getLogger(__name__)
 class Source(Protocol):
     description: str
 
-    def train_batch(self, step: int) -> Batch: ...
+    def batches(self, steps: range) -> Iterator[Batch]: ...
+
+    def close(self) -> None: ...
 
     def val_images(self) -> list[ValImage]: ...
 
@@ -60,26 +68,46 @@ def _optimizer(net: DefectNet, config: TrainConfig) -> tuple[torch.optim.Optimiz
     return optimizer, scheduler
 
 
-def _net_input(images: torch.Tensor) -> torch.Tensor:
-    """A uint8 batch as the network's float input, channels-last in memory: with the network's weights
-    channels-last too (`train`), oneDNN's depthwise and pointwise convolutions and their backward
-    passes are faster on 2 cores (40 steps of the small preset: 7.9-9.4 s against 12.1-15.5 s; the
-    numbers are the same to float error)."""
+def _net_input(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A uint8 batch as the network's float input on `device`. On the CPU it is channels-last in
+    memory: with the network's weights channels-last too (`train`), oneDNN's depthwise and pointwise
+    convolutions and their backward passes are faster on 2 cores (40 steps of the small preset:
+    7.9-9.4 s against 12.1-15.5 s; the numbers are the same to float error)."""
+    if device.type != "cpu":
+        return normalize(images.to(device, non_blocking=True))
     return normalize(images).contiguous(memory_format=torch.channels_last)
 
 
+def _on(batch: Batch, device: torch.device) -> Batch:
+    """`batch` with its targets on `device` (the images move in `_net_input`, still uint8)."""
+    if device.type == "cpu":
+        return batch
+    return Batch(
+        images=batch.images,
+        masks=batch.masks.to(device, non_blocking=True),
+        has_mask=batch.has_mask.to(device, non_blocking=True),
+        labels=batch.labels.to(device, non_blocking=True),
+    )
+
+
+def _device_of(net: DefectNet) -> torch.device:
+    return next(net.parameters()).device
+
+
 def validate(net: DefectNet, images: list[ValImage]) -> dict[str, float | None]:
-    """Mean loss over full validation images and the image-level AUROC (score = max of the map)."""
+    """Mean loss over full validation images and the image-level AUROC (score = max of the map),
+    on the device the network is on."""
     from fabric_inspect.training.metrics import auroc
 
     net.eval()
+    device = _device_of(net)
     losses, scores, labels = [], [], []
     with torch.no_grad():
         for item in images:
             has_mask = item.mask is not None
             mask = item.mask if has_mask else np.zeros(item.image.shape[:2], np.uint8)
-            batch = to_batch([item.image], [mask], [has_mask], [item.label])
-            logit, class_logits = net(_net_input(batch.images))
+            batch = _on(to_batch([item.image], [mask], [has_mask], [item.label]), device)
+            logit, class_logits = net(_net_input(batch.images, device))
             losses.append(float(defect_loss(logit, class_logits, batch)["loss"]))
             scores.append(float(torch.sigmoid(logit.max())))
             labels.append(int(item.label > 0))
@@ -119,29 +147,26 @@ def _state(net, optimizer, scheduler, config, epoch, history, best) -> dict[str,
 
 
 def _train_epoch(net, source, optimizer, scheduler, epoch, config, bar, task) -> dict[str, float]:
-    """One epoch; the next batch is made in a background thread while this one trains."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    """One epoch; the source makes the next batches while this one trains (`Source.batches`)."""
     net.train()
-    sums: dict[str, float] = {}
+    device = _device_of(net)
+    sums: dict[str, torch.Tensor] = {}
     first = epoch * config.steps_per_epoch
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(source.train_batch, first)
-        for i in range(config.steps_per_epoch):
-            batch = pending.result()
-            if i + 1 < config.steps_per_epoch:
-                pending = pool.submit(source.train_batch, first + i + 1)
-            logit, class_logits = net(_net_input(batch.images))
-            terms = defect_loss(logit, class_logits, batch, config.small_defect_boost)
-            optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-            optimizer.step()
-            scheduler.step()
-            for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + float(value.detach())
-            bar.update(task, advance=1, info=f"epoch {epoch + 1} loss {sums['loss'] / (i + 1):.3f}")
-    return {f"train_{k}": v / config.steps_per_epoch for k, v in sums.items()}
+    for i, batch in enumerate(source.batches(range(first, first + config.steps_per_epoch))):
+        batch = _on(batch, device)
+        logit, class_logits = net(_net_input(batch.images, device))
+        terms = defect_loss(logit, class_logits, batch, config.small_defect_boost)
+        optimizer.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        optimizer.step()
+        scheduler.step()
+        for key, value in terms.items():
+            sums[key] = sums.get(key, 0.0) + value.detach()
+        bar.update(task, advance=1)
+        if i % 10 == 0 or i + 1 == config.steps_per_epoch:  # reading the loss waits for a GPU
+            bar.update(task, info=f"epoch {epoch + 1} loss {float(sums['loss']) / (i + 1):.3f}")
+    return {f"train_{k}": float(v) / config.steps_per_epoch for k, v in sums.items()}
 
 
 def train(
@@ -151,70 +176,100 @@ def train(
     out_dir: Path,
     resume: bool = False,
     progress: bool = True,
+    compute: ComputeConfig | None = None,
 ) -> TrainResult:
-    """Train `net` on `source`, writing the run folder `out_dir`; with `resume`, continue last.pt."""
+    """Train `net` on `source`, writing the run folder `out_dir`; with `resume`, continue last.pt.
+    `net` trains on `compute.device` (default: auto) and is back on the CPU when this returns;
+    `source` is closed."""
+    compute = compute or ComputeConfig()
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
+    device = resolve_device(compute.device)
     out_dir.mkdir(parents=True, exist_ok=True)
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
-    net.to(memory_format=torch.channels_last)  # see _net_input; back to the default layout at the end
+    net.to(device)
+    if device.type == "cpu":  # see _net_input; back to the default layout at the end
+        net.to(memory_format=torch.channels_last)
     optimizer, scheduler = _optimizer(net, config)
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"val_loss": math.inf, "val_image_auroc": None, "epoch": -1}
     start = 0
     if resume:
-        state = load_checkpoint(last_path)
-        if state.get("train_config") != config.to_dict():
-            raise ConfigError(
-                f"--resume: {last_path} was trained with other settings; resume with the same options "
-                "or start a new --out folder"
-            )
-        net.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        history, best, start = list(state["history"]), dict(state["best"]), int(state["epoch"]) + 1
-        log.info("resuming %s at epoch %d", last_path, start + 1)
+        history, best, start = _resume(last_path, config, net, optimizer, scheduler)
+    where = {"device": describe_device(device), "workers": compute.workers}
+    log.info("training on %s, %d rendering worker process(es)", where["device"], compute.workers)
     (out_dir / "config.json").write_text(
         json.dumps(
-            {"train": config.to_dict(), "network": net.config.to_dict(), "data": source.description}, indent=1
+            {
+                "train": config.to_dict(),
+                "network": net.config.to_dict(),
+                "data": source.description,
+                "compute": where,
+            },
+            indent=1,
         )
     )
-    val = source.val_images()
     stopped = False
-    with _progress(progress) as bar:
-        task = bar.add_task("train", total=(config.epochs - start) * config.steps_per_epoch, info="")
-        for epoch in range(start, config.epochs):
-            if epoch - int(best["epoch"]) > config.patience and best["epoch"] >= 0:
-                stopped = True
-                log.info(
-                    "early stop after epoch %d: validation did not improve for %d epochs",
-                    epoch,
-                    config.patience,
-                )
-                break
-            started = time.perf_counter()
-            row: dict[str, Any] = {
-                "epoch": epoch + 1,
-                **_train_epoch(net, source, optimizer, scheduler, epoch, config, bar, task),
-            }
-            row.update(validate(net, val))
-            row["lr"] = scheduler.get_last_lr()[0]
-            row["seconds"] = round(time.perf_counter() - started, 2)
-            history.append(row)
-            log.info(
-                "epoch %d: %s", epoch + 1, {k: round(v, 4) for k, v in row.items() if isinstance(v, float)}
-            )
-            if is_better(row, best):
-                best = {
-                    "val_loss": row["val_loss"],
-                    "val_image_auroc": row["val_image_auroc"],
-                    "epoch": epoch,
+    try:
+        val = source.val_images()
+        with _progress(progress) as bar:
+            task = bar.add_task("train", total=(config.epochs - start) * config.steps_per_epoch, info="")
+            for epoch in range(start, config.epochs):
+                if epoch - int(best["epoch"]) > config.patience and best["epoch"] >= 0:
+                    stopped = True
+                    log.info(
+                        "early stop after epoch %d: validation did not improve for %d epochs",
+                        epoch,
+                        config.patience,
+                    )
+                    break
+                started = time.perf_counter()
+                row: dict[str, Any] = {
+                    "epoch": epoch + 1,
+                    **_train_epoch(net, source, optimizer, scheduler, epoch, config, bar, task),
                 }
-                save_checkpoint(best_path, _state(net, optimizer, scheduler, config, epoch, history, best))
-            save_checkpoint(last_path, _state(net, optimizer, scheduler, config, epoch, history, best))
-            _write_history(out_dir, history)
-    net.to(memory_format=torch.contiguous_format)
+                row.update(validate(net, val))
+                row["lr"] = scheduler.get_last_lr()[0]
+                row["seconds"] = round(time.perf_counter() - started, 2)
+                history.append(row)
+                best = _save_epoch(row, best, (net, optimizer, scheduler, config, epoch, history), out_dir)
+    finally:
+        source.close()
+        net.to("cpu", memory_format=torch.contiguous_format)
     return TrainResult(best_path=best_path, last_path=last_path, history=history, stopped_early=stopped)
+
+
+def _resume(
+    last_path: Path, config: TrainConfig, net: DefectNet, optimizer: Any, scheduler: Any
+) -> tuple[list[dict[str, Any]], dict[str, Any], int]:
+    """Load last.pt into the network, optimizer and scheduler: (history, best, first epoch to run)."""
+    state = load_checkpoint(last_path)
+    if state.get("train_config") != config.to_dict():
+        raise ConfigError(
+            f"--resume: {last_path} was trained with other settings; resume with the same options "
+            "or start a new --out folder"
+        )
+    net.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])  # its state moves to the parameters' device
+    scheduler.load_state_dict(state["scheduler"])
+    start = int(state["epoch"]) + 1
+    log.info("resuming %s at epoch %d", last_path, start + 1)
+    return list(state["history"]), dict(state["best"]), start
+
+
+def _save_epoch(
+    row: dict[str, Any], best: dict[str, Any], run: tuple[Any, ...], out_dir: Path
+) -> dict[str, Any]:
+    """Log the epoch, write last.pt (and best.pt when it is better), metrics.json and the curve;
+    the new best. `run` is (net, optimizer, scheduler, config, epoch, history)."""
+    epoch, history = run[4], run[5]
+    log.info("epoch %d: %s", epoch + 1, {k: round(v, 4) for k, v in row.items() if isinstance(v, float)})
+    if is_better(row, best):
+        best = {"val_loss": row["val_loss"], "val_image_auroc": row["val_image_auroc"], "epoch": epoch}
+        save_checkpoint(out_dir / "best.pt", _state(*run, best))
+    save_checkpoint(out_dir / "last.pt", _state(*run, best))
+    _write_history(out_dir, history)
+    return best
 
 
 def is_better(row: dict[str, Any], best: dict[str, Any]) -> bool:

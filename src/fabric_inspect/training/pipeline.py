@@ -29,6 +29,7 @@ from fabric_inspect.models.checkpoint import (
 )
 from fabric_inspect.models.export import export_onnx, model_info_for
 from fabric_inspect.models.network import DefectNet, NetworkConfig
+from fabric_inspect.training.compute import ComputeConfig
 from fabric_inspect.training.config import TrainConfig, check_keep
 from fabric_inspect.training.loop import train
 
@@ -101,16 +102,18 @@ def fit(
     progress: bool = True,
     keep: str = "last",
     version: str = "1",
+    compute: ComputeConfig | None = None,
 ) -> FitResult:
     """Train on `source` into `out_dir`, calibrate, and write model.onnx + weights.pt there.
 
     `keep` is the epoch exported: "last" (the final epoch) or "best" (the best validation image
     AUROC). "last" is the default: a validation split of tens of images moves more from epoch to
     epoch than the model does (on AITEX, "best" exported epoch 1 of 30 in one run; docs/model-card.md).
-    `version` is the model version written in the ONNX metadata (shown by `run` and in the database)."""
+    `version` is the model version written in the ONNX metadata (shown by `run` and in the database).
+    `compute` says where the training steps run (calibration and export are on the CPU)."""
     check_keep(keep)
     net = init_network(init, config, classes)
-    result = train(net, source, config, out_dir, resume=resume, progress=progress)
+    result = train(net, source, config, out_dir, resume=resume, progress=progress, compute=compute)
     summary = {"init": init or "scratch", "epochs_run": len(result.history), "kept": keep}
     chosen = result.best_path if keep == "best" else result.last_path
     return finalize(chosen, source, config, out_dir, summary, val_dataset, version)
