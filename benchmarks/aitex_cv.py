@@ -1,10 +1,12 @@
-"""Sum up a three-fold cross-validation on AITEX: one `fabric-inspect eval --json` file per fold.
+"""Sum up a k-fold cross-validation (AITEX's three folds, or any `fabric-inspect data split`): one
+`fabric-inspect eval --json` file per fold.
 
     python benchmarks/aitex_cv.py runs/cv-ft-f0-s0/val.json runs/cv-ft-f1-s0/val.json \
         runs/cv-ft-f2-s0/val.json [--json OUT]
 
-Each file is one model, trained on the training part of one fold (benchmarks/aitex_split.py --fold)
-and scored on that fold's validation part, at its own calibrated threshold. Printed and written:
+Each file is one model, trained on the training part of one fold (benchmarks/aitex_split.py --fold,
+or `fabric-inspect data split --fold`) and scored on that fold's validation part, at its own
+calibrated threshold. Printed and written:
 
 - per fold: images, image AUROC, defect regions found, false alarms;
 - the mean and standard deviation of the folds' image AUROC (the figure to compare recipes by);

@@ -1,4 +1,5 @@
-"""`fabric-inspect data ...`: look at labeled datasets (check: summary and every problem found)."""
+"""`fabric-inspect data ...`: look at labeled datasets (check: summary and every problem found) and
+split them into folds for cross-validation (split: train/ and val/ folders of links)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,20 @@ FORMAT_HELP = "Dataset layout: auto|labeled|folders|mvtec|aitex (auto tells them
 
 
 def register(app: typer.Typer) -> None:
-    data_app = typer.Typer(help="Check labeled datasets (own format, image folders, MVTec AD, AITEX).")
+    data_app = typer.Typer(
+        help="Check labeled datasets (own format, image folders, MVTec AD, AITEX); split them into folds."
+    )
     data_app.command(
         "check",
         help="Decode every image and mask of a dataset; print a summary and every problem found. "
         "Exit code 2 if there is any problem.",
     )(check)
+    data_app.command(
+        "split",
+        help="Write fold F of a K-fold split: OUT/train (the other folds) and OUT/val (fold F), in the "
+        "dataset's own layout, every file a link to the original. Run it for F = 0..K-1, train on each "
+        "train/ and evaluate on its val/: K held-out scores that together cover every image once.",
+    )(split)
     app.add_typer(data_app, name="data")
 
 
@@ -49,3 +58,35 @@ def check(
     count = len(report.problems)
     what = "1 problem" if count == 1 else f"{count} problems"
     raise InputError(f"dataset {path} has {what} (listed above); fix them and re-run")
+
+
+@handles_errors
+def split(
+    path: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    out: Annotated[Path, typer.Option("--out", help="New folder for train/, val/ and split.json.")],
+    folds: Annotated[int, typer.Option("--folds", help="Parts the images are dealt into (K).")] = 3,
+    fold: Annotated[int, typer.Option("--fold", help="The part held out as val/ (0..K-1).")] = 0,
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            help="auto|image|image_within_fabric|group: images stratified by class (within each fabric "
+            "for AITEX), or whole rolls; auto picks as `train --split auto` does.",
+        ),
+    ] = "auto",
+    seed: Annotated[int, typer.Option("--seed", help="Shuffles the deal; keep it for all K folds.")] = 0,
+    fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "auto",
+) -> None:
+    from fabric_inspect.datasets.folds import write_fold
+    from fabric_inspect.datasets.loader import load_dataset
+
+    if not path.is_dir():
+        raise InputError(f"dataset {path} is not a folder; give a dataset folder")
+    dataset = load_dataset(path, fmt)
+    record = write_fold(dataset, out, folds, fold, seed, by)
+    labels = {s.stem: s.is_defective for s in dataset.samples}
+    for part in ("train", "val"):
+        stems = record[part]
+        defective = sum(labels[stem] for stem in stems)
+        typer.echo(f"{part:5s} {len(stems):5d} images ({defective} defective)  {out / part}")
+    typer.echo(f"fold {fold} of {folds}, by {record['by']}, seed {seed}: {out / 'split.json'}")
