@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
 # The synthetic training job for a GPU machine (issue #3): the shipped recipe (`make model`'s train
-# step) for each preset in PRESETS, on CUDA with WORKERS processes rendering the fabric, each scored on
-# the model card's synthetic test set (a). The rendering, not the GPU, is the limit: on 2 CPU cores a
-# step of the small preset takes 0.19 s of network work and 0.07 s per core of rendering
-# (benchmarks/results/train_throughput_cpu.json), so 15 workers should bring one 150-epoch run
-# (22,500 steps) to a few minutes. The throughput measured there comes back first (throughput.json),
-# so a run that would not fit shows before its time is spent.
+# step) for each candidate network in CANDIDATES, on CUDA with WORKERS processes rendering the fabric,
+# each scored on the model card's synthetic test set (a). The rendering, not the GPU, should be the
+# limit: on 2 CPU cores a step of the small preset takes 0.19 s of network work and 0.07 s per core of
+# rendering (benchmarks/results/train_throughput_cpu.json), so 15 workers should bring one 150-epoch
+# run (22,500 steps) to a few minutes. The throughput measured there comes first (throughput.json),
+# and each candidate's files are written as soon as it is done, so a command stopped at its time limit
+# still brings back the candidates it finished: list them most wanted first.
+#
+# A candidate is NAME:PRESET:WIDTHS:DILATIONS, the last two empty for the preset's own (shipped:
+# 24,24,64 and 1,2,4,8); `benchmarks/model_latency.py --shapes` times shapes before they are trained
+# (benchmarks/results/model_latency_shapes.json; the budget is 12 ms per 1280x720 frame).
 #
 # On the device machine (its image has torch, onnx, onnxruntime, OpenCV, typer and rich, but no
 # albumentations: run `benchmarks/gpu_wheels.sh` here first and carry .whl):
 #   run(command="benchmarks/gpu_train.sh", carry=[".whl"], timeout_s=580)
+#   run(command="CANDIDATES='w96:small:24,24,96:' benchmarks/gpu_train.sh", carry=[".whl"], ...)
 # Here, as a check of the script itself on the CPU (minutes):
-#   DEVICE=cpu WORKERS=2 EPOCHS=1 STEPS=3 COUNT=20 PRESETS=small OUT=/tmp/gpu-check PY=.venv/bin/python \
-#     benchmarks/gpu_train.sh
+#   DEVICE=cpu WORKERS=2 EPOCHS=1 STEPS=3 COUNT=20 CANDIDATES=ship:small:: OUT=/tmp/gpu-check \
+#     PY=.venv/bin/python benchmarks/gpu_train.sh
 #
-# What comes back in $OUT (at most 8 files): throughput.json, and per preset P: eval_P.json (the
-# test-set figures at the model's calibrated threshold), metrics_P.json (the per-epoch history) and
-# weights_P.pt (synthetic fabric only; `fabric-inspect export weights_P.pt` rebuilds the model here).
+# What comes back in $OUT (at most 8 files): throughput.json, and per candidate N one N.tgz of its run
+# folder's model.onnx, weights.pt, config.json, metrics.json (the per-epoch history), summary.json and
+# eval.json (the test-set figures at the model's calibrated threshold). All synthetic fabric only.
+# Each candidate's headline figures are printed as it finishes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +31,7 @@ OUT=${OUT:-runs/gpu-out}
 PY=${PY:-python3}
 DEVICE=${DEVICE:-cuda}
 WORKERS=${WORKERS:-$(($(nproc) - 1))}
-PRESETS=${PRESETS:-small wide}
+CANDIDATES=${CANDIDATES:-ship:small:: wide:small:24,24,128:}
 EPOCHS=${EPOCHS:-150}             # the shipped recipe's
 STEPS=${STEPS:-}                  # steps per epoch; empty: the preset's (150)
 COUNT=${COUNT:-300}               # test images, as in the model card's (a)
@@ -50,15 +57,21 @@ SYN=$RUNS/syn-test-9999
 if [ ! -f "$SYN/annotations.json" ]; then
     "${FI[@]}" synth images --out "$SYN" --count "$COUNT" --size 512 --seed 9999
 fi
-for preset in $PRESETS; do
-    run=$RUNS/gpu-$preset
+for candidate in $CANDIDATES; do
+    IFS=: read -r name preset widths dilations <<<"$candidate"
+    run=$RUNS/gpu-$name
     "${FI[@]}" train --synthetic --out "$run" --preset "$preset" --epochs "$EPOCHS" ${STEPS:+--steps "$STEPS"} \
-        --patience 99 --seed 3 --lr 3e-3 --keep last --model-version "gpu-$preset" \
+        ${widths:+--widths "$widths"} ${dilations:+--dilations "$dilations"} \
+        --patience 99 --seed 3 --lr 3e-3 --keep last --model-version "gpu-$name" \
         --device "$DEVICE" --workers "$WORKERS" --no-progress
-    echo "$preset trained at ${SECONDS} s"
-    "${FI[@]}" eval --model "$run/model.onnx" --data "$SYN" --json "$OUT/eval_$preset.json" \
-        --plots "$run/plots" --no-progress
-    cp "$run/metrics.json" "$OUT/metrics_$preset.json"
-    cp "$run/weights.pt" "$OUT/weights_$preset.pt"
-    echo "$preset evaluated at ${SECONDS} s"
+    echo "$name trained at ${SECONDS} s"
+    "${FI[@]}" eval --model "$run/model.onnx" --data "$SYN" --json "$run/eval.json" \
+        --plots "$run/plots" --no-progress >"$run/eval.txt"
+    tar czf "$OUT/$name.tgz" -C "$run" model.onnx weights.pt config.json metrics.json summary.json eval.json
+    "$PY" - "$run/eval.json" "$name" "$SECONDS" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+keys = ("image_auroc", "defect_recall", "false_alarm_rate", "threshold")
+print(sys.argv[2], "at", sys.argv[3], "s:", {k: round(m[k], 4) for k in keys if m.get(k) is not None})
+EOF
 done

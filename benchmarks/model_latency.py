@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/model_latency.py [--model PATH] [--threads 2] [--runs 50] [--rounds 5] \
         [--sizes 1280x720,4096x256]
+    .venv/bin/python benchmarks/model_latency.py --shapes "24,24,64/1,2,4,8;24,24,96/1,2,4,8" \
+        --sizes 1280x720,1920x1080 --out benchmarks/results/model_latency_shapes.json
 
 Times `OnnxModel.predict` (the pipeline's call: raw uint8 frame in, score map and class logits out) on
 random frames at 1280x720 (the budget: <= 12 ms with 2 threads) and at the AITEX size 4096x256, or at
@@ -12,6 +14,11 @@ figures because other processes sharing the CPU inflate them. On the shared deve
 speed of the same model drifts by up to 1.5x from one minute to the next, so the timing is repeated in
 `--rounds` rounds a few seconds apart and the median of the round medians is reported (`median_ms`),
 with every round's median in `round_medians_ms`.
+
+`--shapes` times network shapes before any is trained, for choosing what to train: each
+WIDTHS/DILATIONS (as `train --widths --dilations`, with line pooling as the shipped model has) is
+exported with fresh weights, and all of them are timed in the same rounds, one after the other at each
+size, so the VM's drift falls on all alike; `results` then holds one entry per shape.
 """
 
 from __future__ import annotations
@@ -56,6 +63,35 @@ def _model_path(given: str | None, tmp: Path) -> Path:
     return export_onnx(net, tmp / "untrained.onnx", model_info_for(net, 0.5))
 
 
+def _shapes(text: str) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """'24,24,64/1,2,4,8;16,16,80/1,2,4,8' -> [((24, 24, 64), (1, 2, 4, 8)), ...]; ValueError if
+    malformed."""
+    shapes = []
+    for item in text.split(";"):
+        widths, _, dilations = item.strip().partition("/")
+        w = tuple(int(v) for v in widths.split(","))
+        d = tuple(int(v) for v in dilations.split(","))
+        if len(w) != 3 or not d or min(w + d) < 1:
+            raise ValueError(item)
+        shapes.append((w, d))
+    return shapes
+
+
+def _shape_models(shapes, tmp: Path, threads: int) -> dict:
+    """{'24,24,64/1,2,4,8': OnnxModel} of fresh networks of each shape (line pooling on)."""
+    from fabric_inspect.models.export import export_onnx, model_info_for
+    from fabric_inspect.models.network import DefectNet, NetworkConfig
+    from fabric_inspect.models.runtime import RuntimeConfig, load_model
+
+    models = {}
+    for widths, dilations in shapes:
+        name = f"{','.join(map(str, widths))}/{','.join(map(str, dilations))}"
+        net = DefectNet(NetworkConfig(widths=widths, dilations=dilations, line_pool=True)).eval()
+        path = export_onnx(net, tmp / f"shape{len(models)}.onnx", model_info_for(net, 0.5))
+        models[name] = load_model(path, RuntimeConfig(threads=threads))
+    return models
+
+
 def _time(model, frame: np.ndarray, runs: int) -> dict:
     for _ in range(5):
         model.predict(frame)
@@ -92,11 +128,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--sizes", default=SIZES, help=f"WIDTHxHEIGHT, comma-separated ({SIZES})")
+    parser.add_argument("--shapes", help="untrained WIDTHS/DILATIONS, ';'-separated, timed side by side")
     args = parser.parse_args()
     try:
         sizes = _sizes(args.sizes)
     except ValueError:
         parser.error(f"--sizes {args.sizes!r}: give WIDTHxHEIGHT pairs such as 640x480,1280x720")
+    if args.shapes:
+        try:
+            shapes = _shapes(args.shapes)
+        except ValueError:
+            parser.error(
+                f"--shapes {args.shapes!r}: give WIDTHS/DILATIONS such as 24,24,64/1,2,4,8;16,16,80/1,2"
+            )
+        return time_shapes(args, sizes, shapes)
 
     from fabric_inspect.models.runtime import RuntimeConfig, load_model
 
@@ -130,6 +175,37 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(report, indent=1))
+
+
+def time_shapes(args, sizes, shapes) -> None:
+    """`--shapes`: every shape at every size in each round (see the module doc)."""
+    rng = np.random.default_rng(0)
+    frames = {f"{w}x{h}": rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for w, h in sizes}
+    with tempfile.TemporaryDirectory() as tmp:
+        models = _shape_models(shapes, Path(tmp), args.threads)
+        load_before = os.getloadavg()
+        rounds = {(shape, size): [] for shape in models for size in frames}
+        for i in range(max(1, args.rounds)):
+            if i:
+                time.sleep(3.0)
+            for size, frame in frames.items():
+                for shape, model in models.items():
+                    rounds[(shape, size)].append(_time(model, frame, args.runs))
+    report = {
+        "shapes": list(models),
+        "line_pool": True,
+        "threads": args.threads,
+        "budget_ms_1280x720": 12.0,
+        "results": {shape: {size: _summarize(rounds[(shape, size)]) for size in frames} for shape in models},
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "load_average_1min_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    for shape in models:
+        print(shape, "  ".join(f"{size} {report['results'][shape][size]['median_ms']} ms" for size in frames))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""benchmarks/model_latency.py: the --sizes parser (the timing itself is run by hand)."""
+"""benchmarks/model_latency.py: the --sizes and --shapes parsers (the timing itself is run by hand)."""
 
 from __future__ import annotations
 
@@ -19,3 +19,16 @@ def test_sizes_are_width_by_height(latency):
 def test_malformed_sizes_raise(latency, text):
     with pytest.raises(ValueError):
         latency._sizes(text)
+
+
+def test_shapes_are_widths_then_dilations(latency):
+    assert latency._shapes("24,24,64/1,2,4,8; 16,16,80/1,2") == [
+        ((24, 24, 64), (1, 2, 4, 8)),
+        ((16, 16, 80), (1, 2)),
+    ]
+
+
+@pytest.mark.parametrize("text", ["24,24,64", "24,24/1,2", "24,24,64/", "24,24,0/1", "a,b,c/1"])
+def test_malformed_shapes_raise(latency, text):
+    with pytest.raises(ValueError):
+        latency._shapes(text)
