@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import json
 import operator
+import os
+import signal
+import subprocess
+import sys
+import time
 from functools import partial
+from pathlib import Path
 
 import albumentations as A
 import numpy as np
@@ -122,3 +128,37 @@ def test_train_with_workers_on_the_cpu_exports_a_model_and_records_where_it_ran(
     assert "training on cpu" in result.output
     assert json.loads((out / "config.json").read_text())["compute"] == {"device": "cpu", "workers": 2}
     assert (out / "model.onnx").stat().st_size > 10_000
+
+
+def _running_in_group(group: int) -> list[int]:
+    """Processes of process group `group` that have not exited (zombies, exited but not yet reaped by
+    the container's init, do not count), from /proc."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads processes from /proc")
+def test_ctrl_c_stops_the_rendering_workers_without_a_traceback(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "fabric_inspect", "train", "--synthetic", "--preset", "quick"]
+    command += ["--steps", "500", "--workers", "2", "--device", "cpu", "--no-progress", "--out", str(out)]
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (out / "config.json").is_file() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    time.sleep(6.0)  # the workers are started and rendering
+    assert proc.poll() is None, proc.stderr.read()
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert "Traceback" not in stderr, stderr
+    time.sleep(1.0)
+    assert _running_in_group(proc.pid) == []  # no worker is left behind

@@ -5,7 +5,8 @@ rendering core).
 `RenderPool` keeps 2 x workers steps in flight and yields their results in step order, so memory stays
 bounded however far the workers run ahead. Workers are started with "spawn" (a fork of a process
 that holds torch's and OpenCV's threads can deadlock), once per training run, and each renders with
-one OpenCV thread so that N workers use N cores.
+one OpenCV thread so that N workers use N cores. They ignore Ctrl-C: the main process gets it, and
+`close` (the training loop's `finally`) stops them.
 """
 
 from __future__ import annotations
@@ -32,9 +33,14 @@ def prefetched(make: Callable[[int], T], steps: range) -> Iterator[T]:
         yield pending.result()
 
 
-def _one_thread() -> None:
+def _start_worker() -> None:
+    """One OpenCV thread; Ctrl-C left to the main process, which stops the workers (`close`)
+    instead of each of them printing a traceback."""
+    import signal
+
     import cv2
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
 
 
@@ -52,7 +58,7 @@ class RenderPool(Generic[T]):
         """render(step) for each step, in order, 2 x workers of them in flight."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=get_context("spawn"), initializer=_one_thread
+                self.workers, mp_context=get_context("spawn"), initializer=_start_worker
             )
         pool, todo = self._pool, iter(steps)
         window: deque[Future[T]] = deque()
