@@ -15,7 +15,7 @@
 # On the device machine (its image has torch, onnx, onnxruntime, OpenCV, typer and rich, but no
 # albumentations: run `benchmarks/gpu_wheels.sh` here first and carry .whl):
 #   run(command="benchmarks/gpu_train.sh", carry=[".whl"], timeout_s=580)
-#   run(command="CANDIDATES='w96:small:24,24,96:' benchmarks/gpu_train.sh", carry=[".whl"], ...)
+#   run(command="CANDIDATES='ship:small::' benchmarks/gpu_train.sh", carry=[".whl"], ...)   # shipped
 # Here, as a check of the script itself on the CPU (minutes):
 #   DEVICE=cpu WORKERS=2 EPOCHS=1 STEPS=3 COUNT=20 CANDIDATES=ship:small:: OUT=/tmp/gpu-check \
 #     PY=.venv/bin/python benchmarks/gpu_train.sh
@@ -31,7 +31,10 @@ OUT=${OUT:-runs/gpu-out}
 PY=${PY:-python3}
 DEVICE=${DEVICE:-cuda}
 WORKERS=${WORKERS:-$(($(nproc) - 1))}
-CANDIDATES=${CANDIDATES:-ship:small:: wide:small:24,24,128:}
+# most wanted first: twice the stride-8 channels (17.2 ms per 1280x720 frame, over the budget: does
+# capacity lift (a) at all?), then the two widest shapes inside it (11.3 and 10.5 ms against the
+# shipped 9.0 ms in the same rounds; benchmarks/results/model_latency_shapes.json)
+CANDIDATES=${CANDIDATES:-wide:small:24,24,128: c80:small:24,24,80: c6:small::1,2,4,8,1,2}
 EPOCHS=${EPOCHS:-150}             # the shipped recipe's
 STEPS=${STEPS:-}                  # steps per epoch; empty: the preset's (150)
 COUNT=${COUNT:-300}               # test images, as in the model card's (a)
