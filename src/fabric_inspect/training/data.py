@@ -9,6 +9,9 @@ written with a new seed never repeats a training image:
 - validation:   3_900_000_000 + seed * 100_000 + i
 - calibration:  4_000_000_000 + seed * 100_000 + i   (defect-free)
 
+A training image's augmentation is seeded by its image seed (`augment.seed_augment`), so a synthetic
+step's batch is the same in any process (`SyntheticSource(workers=N)`) and on any machine.
+
 Folder data: images larger than the crop are cut into random crops, `defect_crop_fraction` of them
 centred on a defect pixel; smaller ones are padded by reflection. Image-level samples (no masks) are
 resized to the crop so that the defect the label speaks of stays in view (their loss is on the map's
