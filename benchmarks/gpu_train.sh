@@ -60,6 +60,13 @@ SYN=$RUNS/syn-test-9999
 if [ ! -f "$SYN/annotations.json" ]; then
     "${FI[@]}" synth images --out "$SYN" --count "$COUNT" --size 512 --seed 9999
 fi
+# every stage once on a tiny run first (train on the device, calibrate, export, eval), so that a break
+# in any of them shows within a minute, not after the first candidate's whole training
+"${FI[@]}" train --synthetic --out "$RUNS/gpu-smoke" --preset quick --epochs 1 --device "$DEVICE" \
+    --workers "$WORKERS" --no-progress >/dev/null
+"${FI[@]}" eval --model "$RUNS/gpu-smoke/model.onnx" --data "$SYN" --json "$RUNS/gpu-smoke/eval.json" \
+    --plots "$RUNS/gpu-smoke/plots" --no-progress >/dev/null
+echo "smoke run passed at ${SECONDS} s"
 for candidate in $CANDIDATES; do
     IFS=: read -r name preset widths dilations <<<"$candidate"
     run=$RUNS/gpu-$name
