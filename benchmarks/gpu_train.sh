@@ -6,7 +6,9 @@
 # rendering (benchmarks/results/train_throughput_cpu.json), so 15 workers should bring one 150-epoch
 # run (22,500 steps) to a few minutes. The throughput measured there comes first (throughput.json),
 # and each candidate's files are written as soon as it is done, so a command stopped at its time limit
-# still brings back the candidates it finished: list them most wanted first.
+# still brings back the candidates it finished: list them most wanted first. Expected, not yet seen:
+# 3-4 minutes a candidate (rendering ~2 min, one validation pass per epoch, then calibration frames,
+# export and the test set on the CPU), so a 580 s command brings back about two.
 #
 # A candidate is NAME:PRESET:WIDTHS:DILATIONS, the last two empty for the preset's own (shipped:
 # 24,24,64 and 1,2,4,8); `benchmarks/model_latency.py --shapes` times shapes before they are trained
