@@ -11,9 +11,10 @@ from fabric_inspect.errors import ConfigError
 from fabric_inspect.models.checkpoint import load_checkpoint
 from fabric_inspect.models.network import DefectNet, NetworkConfig
 from fabric_inspect.training.config import TrainConfig
-from fabric_inspect.training.loop import is_better, train
+from fabric_inspect.training.data import ValImage
+from fabric_inspect.training.loop import _same_size_runs, is_better, train, validate
 
-from .tiny_source import CLASSES, TinySource
+from .tiny_source import CLASSES, TinySource, tiny_image
 
 TINY_NET = {"widths": (4, 8, 8), "dilations": (1,), "classes": CLASSES}
 
@@ -118,3 +119,36 @@ def test_early_stopping_ends_a_run_that_stopped_improving(tmp_path):
 )
 def test_model_selection_prefers_image_auroc_then_loss(row, best, better):
     assert is_better(row, best) is better
+
+
+def _val_set() -> list[ValImage]:
+    """Two sizes, with and without masks, defective and defect-free, in an order that splits runs."""
+    items = []
+    for i in range(7):
+        image, mask = tiny_image(500 + i, 40)
+        items.append(ValImage(image, mask, int(mask.max())))
+    for i in range(3):
+        image, mask = tiny_image(600 + i, 48)
+        items.append(ValImage(image, None if i == 1 else mask, int(mask.max())))
+    items.append(ValImage(*tiny_image(700, 40)[:1], None, 0))
+    return items
+
+
+def test_validation_in_batches_gives_what_image_by_image_gives():
+    net = _net()
+    for module in net.modules():  # BatchNorm statistics other than 0 and 1, as after training
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    images = _val_set()
+    together = validate(net, images)
+    alone = validate(net, images, batch_pixels=1)
+    assert together["val_loss"] == pytest.approx(alone["val_loss"], rel=1e-5)
+    assert together["val_image_auroc"] == alone["val_image_auroc"]
+    assert 0.0 < together["val_image_auroc"] < 1.0  # both classes present, not a degenerate figure
+
+
+def test_validation_runs_hold_one_size_and_kind_up_to_the_pixel_budget():
+    runs = _same_size_runs(_val_set(), max_pixels=3 * 40 * 40)
+    assert [len(run) for run in runs] == [3, 3, 1, 1, 1, 1, 1]
+    assert all(len({(it.image.shape, it.mask is None) for it in run}) == 1 for run in runs)

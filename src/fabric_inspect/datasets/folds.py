@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fabric_inspect.datasets.labeled import ANNOTATIONS_FILE, CLASSES_FILE
-from fabric_inspect.datasets.samples import Dataset, Sample
+from fabric_inspect.datasets.samples import GOOD, Dataset, Sample
 from fabric_inspect.datasets.split import SPLIT_MODES, auto_mode
 from fabric_inspect.errors import ConfigError, InputError
 
@@ -48,7 +48,7 @@ def _deal(samples: Sequence[Sample], parts: list[list[Sample]], start: int, rng:
     by_label: dict[str, list[Sample]] = defaultdict(list)
     for sample in sorted(samples, key=lambda s: s.stem):
         by_label[sample.label].append(sample)
-    order = sorted(by_label, key=lambda label: (label != "good", label))
+    order = sorted(by_label, key=lambda label: (label != GOOD, label))
     k = start
     for label in order:
         items = by_label[label]

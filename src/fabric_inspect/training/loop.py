@@ -94,23 +94,50 @@ def _device_of(net: DefectNet) -> torch.device:
     return next(net.parameters()).device
 
 
-def validate(net: DefectNet, images: list[ValImage]) -> dict[str, float | None]:
+VAL_BATCH_PIXELS = 1 << 21  # validation images per forward pass: up to 32 of 256 px, 2 AITEX strips
+
+
+def _same_size_runs(images: list[ValImage], max_pixels: int) -> list[list[ValImage]]:
+    """Consecutive images of one shape (and all with or all without a mask), up to `max_pixels`."""
+    runs: list[list[ValImage]] = []
+    for item in images:
+        last = runs[-1] if runs else None
+        if (
+            last
+            and last[0].image.shape == item.image.shape
+            and (last[0].mask is None) == (item.mask is None)
+            and (len(last) + 1) * item.image.shape[0] * item.image.shape[1] <= max_pixels
+        ):
+            last.append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+def validate(
+    net: DefectNet, images: list[ValImage], batch_pixels: int = VAL_BATCH_PIXELS
+) -> dict[str, float | None]:
     """Mean loss over full validation images and the image-level AUROC (score = max of the map),
-    on the device the network is on."""
+    on the device the network is on. Images of one size go through the network together (up to
+    `batch_pixels`); each image's loss is its own, as if it went alone (BatchNorm is in eval mode)."""
     from fabric_inspect.training.metrics import auroc
 
     net.eval()
     device = _device_of(net)
     losses, scores, labels = [], [], []
     with torch.no_grad():
-        for item in images:
-            has_mask = item.mask is not None
-            mask = item.mask if has_mask else np.zeros(item.image.shape[:2], np.uint8)
-            batch = _on(to_batch([item.image], [mask], [has_mask], [item.label]), device)
+        for run in _same_size_runs(images, batch_pixels):
+            masks = [it.mask if it.mask is not None else np.zeros(it.image.shape[:2], np.uint8) for it in run]
+            has_mask = [it.mask is not None for it in run]
+            batch = _on(to_batch([it.image for it in run], masks, has_mask, [it.label for it in run]), device)
             logit, class_logits = net(_net_input(batch.images, device))
-            losses.append(float(defect_loss(logit, class_logits, batch)["loss"]))
-            scores.append(float(torch.sigmoid(logit.max())))
-            labels.append(int(item.label > 0))
+            for i in range(len(run)):
+                one = Batch(
+                    *(t[i : i + 1] for t in (batch.images, batch.masks, batch.has_mask, batch.labels))
+                )
+                losses.append(float(defect_loss(logit[i : i + 1], class_logits[i : i + 1], one)["loss"]))
+            scores.extend(torch.sigmoid(logit.flatten(1).max(1).values).tolist())
+            labels.extend(int(it.label > 0) for it in run)
     value = auroc(np.asarray(scores), np.asarray(labels))
     return {"val_loss": float(np.mean(losses)), "val_image_auroc": value}
 
