@@ -34,7 +34,7 @@ PY=${PY:-python3}
 DEVICE=${DEVICE:-cuda}
 WORKERS=${WORKERS:-$(($(nproc) - 1))}
 # most wanted first: twice the stride-8 channels (17.2 ms per 1280x720 frame, over the budget: does
-# capacity lift (a) at all?), then the two widest shapes inside it (11.3 and 10.5 ms against the
+# capacity lift (a) at all?), then two larger shapes inside it (11.3 and 10.5 ms against the
 # shipped 9.0 ms in the same rounds; benchmarks/results/model_latency_shapes.json)
 CANDIDATES=${CANDIDATES:-wide:small:24,24,128: c80:small:24,24,80: c6:small::1,2,4,8,1,2}
 EPOCHS=${EPOCHS:-150}             # the shipped recipe's
