@@ -167,14 +167,23 @@ def main() -> None:
         "threads": args.threads,
         "budget_ms_1280x720": 12.0,
         "results": results,
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "load_average_1min_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    _write(report, load_before, args.out)
     print(json.dumps(report, indent=1))
+
+
+def _write(report: dict, load_before: tuple[float, ...], out: str) -> None:
+    """Add the machine, its load before and after, and the date to `report`; write it to `out`."""
+    report.update(
+        {
+            "cpu": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "load_average_1min_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+    )
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(report, indent=1) + "\n")
 
 
 def time_shapes(args, sizes, shapes) -> None:
@@ -197,13 +206,8 @@ def time_shapes(args, sizes, shapes) -> None:
         "threads": args.threads,
         "budget_ms_1280x720": 12.0,
         "results": {shape: {size: _summarize(rounds[(shape, size)]) for size in frames} for shape in models},
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "load_average_1min_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    _write(report, load_before, args.out)
     for shape in models:
         print(shape, "  ".join(f"{size} {report['results'][shape][size]['median_ms']} ms" for size in frames))
 

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import torch
 
+from fabric_inspect.bench.measure import machine_info
 from fabric_inspect.datasets.classes import DEFECT_CLASSES
 from fabric_inspect.training.compute import describe_device, resolve_device
 from fabric_inspect.training.config import preset
@@ -34,16 +33,6 @@ from fabric_inspect.training.loop import _optimizer, _progress, _train_epoch, va
 from fabric_inspect.training.pipeline import init_network
 
 RECIPE_STEPS = 150  # steps per epoch of the shipped recipe (`make model`)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def batch_rate(source: SyntheticSource, steps: int, warm: int) -> float:
@@ -110,12 +99,10 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     result = {
         "machine": {
-            "cpu_model": cpu_model(),
-            "cores": os.cpu_count(),
+            **machine_info(config.threads),
             "device": describe_device(device),
             "torch": torch.__version__,
             "torch_threads": config.threads,
-            "load_avg_1m_before": os.getloadavg()[0],
         },
         "preset": args.preset,
         "batch": {"crop": config.crop, "batch_size": config.batch_size, "timed_steps": args.steps},

@@ -141,7 +141,7 @@ def train(
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
-    from fabric_inspect.training.compute import ComputeConfig
+    from fabric_inspect.training.compute import ComputeConfig, describe_device, resolve_device
     from fabric_inspect.training.config import check_keep, preset
 
     check_keep(keep)
@@ -181,7 +181,6 @@ def train(
     if init is not None and init != "default" and not Path(init).is_file():
         raise InputError(f"--init {init} is neither 'default' nor an existing checkpoint file")
     _need_torch()
-    from fabric_inspect.training.compute import describe_device, resolve_device
     from fabric_inspect.training.pipeline import fit
 
     typer.echo(f"training on {describe_device(resolve_device(device))}", err=True)

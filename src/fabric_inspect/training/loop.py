@@ -259,7 +259,7 @@ def train(
                 row["lr"] = scheduler.get_last_lr()[0]
                 row["seconds"] = round(time.perf_counter() - started, 2)
                 history.append(row)
-                best = _save_epoch(row, best, (net, optimizer, scheduler, config, epoch, history), out_dir)
+                best = _save_epoch(out_dir, row, best, net, optimizer, scheduler, config, epoch, history)
     finally:
         source.close()
         net.to("cpu", memory_format=torch.contiguous_format)
@@ -285,16 +285,23 @@ def _resume(
 
 
 def _save_epoch(
-    row: dict[str, Any], best: dict[str, Any], run: tuple[Any, ...], out_dir: Path
+    out_dir: Path,
+    row: dict[str, Any],
+    best: dict[str, Any],
+    net: DefectNet,
+    optimizer: Any,
+    scheduler: Any,
+    config: TrainConfig,
+    epoch: int,
+    history: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """Log the epoch, write last.pt (and best.pt when it is better), metrics.json and the curve;
-    the new best. `run` is (net, optimizer, scheduler, config, epoch, history)."""
-    epoch, history = run[4], run[5]
+    the new best."""
     log.info("epoch %d: %s", epoch + 1, {k: round(v, 4) for k, v in row.items() if isinstance(v, float)})
     if is_better(row, best):
         best = {"val_loss": row["val_loss"], "val_image_auroc": row["val_image_auroc"], "epoch": epoch}
-        save_checkpoint(out_dir / "best.pt", _state(*run, best))
-    save_checkpoint(out_dir / "last.pt", _state(*run, best))
+        save_checkpoint(out_dir / "best.pt", _state(net, optimizer, scheduler, config, epoch, history, best))
+    save_checkpoint(out_dir / "last.pt", _state(net, optimizer, scheduler, config, epoch, history, best))
     _write_history(out_dir, history)
     return best
 
