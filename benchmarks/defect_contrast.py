@@ -54,7 +54,6 @@ def region_rows(seed: int, size: int, model, stride: int) -> list[dict]:
     texture = _grey_blur(twin)
     score = model.predict(sample.image).score
     defect = sample.mask > 0
-    h, w = defect.shape
     rows = []
     for record in sample.defects:
         x0, y0, x1, y1 = record.bbox
@@ -68,7 +67,8 @@ def region_rows(seed: int, size: int, model, stride: int) -> list[dict]:
         noise = float(texture[ring].std()) if ring.any() else float("nan")
         signal = float(np.percentile(diff[pixels], 90))
         ys, xs = np.nonzero(pixels)
-        cells = score[np.minimum(ys // stride, score.shape[0] - 1), np.minimum(xs // stride, score.shape[1] - 1)]
+        last_row, last_col = score.shape[0] - 1, score.shape[1] - 1
+        cells = score[np.minimum(ys // stride, last_row), np.minimum(xs // stride, last_col)]
         rows.append(
             {
                 "seed": seed,
