@@ -44,9 +44,12 @@ def _grey_blur(image: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(grey.astype(np.float32), (0, 0), SIGMA)
 
 
-def region_rows(seed: int, size: int, model, stride: int) -> list[dict]:
-    """Contrast and score of each defect region of one synthetic image."""
-    sample = render_sample(seed, size)
+def region_rows(
+    seed: int, size: int, model, stride: int, defect_class: str | None = None, visibility: str | None = None
+) -> list[dict]:
+    """Contrast and score of each defect region of one synthetic image (`render_sample`'s seed, size,
+    and the class and visibility it may force)."""
+    sample = render_sample(seed, size, defect_class=defect_class, visibility=visibility)
     if not sample.defects:
         return []
     twin = render_sample(seed, size, defect_rate=0.0).image
