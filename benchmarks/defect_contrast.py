@@ -1,7 +1,8 @@
 """Experiment (run by hand): which synthetic defects a model finds, by how visible each one really is.
 
     .venv/bin/python benchmarks/defect_contrast.py --seed 9999 --count 300 [--model M.onnx] \
-        [--json benchmarks/results/defect_contrast.json] [--plot benchmarks/results/defect_contrast.png]
+        [--json benchmarks/results/defect_contrast_9999.json] \
+        [--plot benchmarks/results/defect_contrast_9999.png]
 
 The generator grades a defect low / medium / high by the strength it is drawn with, before it is
 woven into a fabric; how visible it ends up depends on the fabric too (a faint reed mark in a dark,
