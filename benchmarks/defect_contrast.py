@@ -46,17 +46,17 @@ def _grey_blur(image: np.ndarray) -> np.ndarray:
 
 
 def region_rows(
-    seed: int, size: int, model, stride: int, defect_class: str | None = None, visibility: str | None = None
+    seed: int, size: int, model, defect_class: str | None = None, visibility: str | None = None
 ) -> list[dict]:
     """Contrast and score of each defect region of one synthetic image (`render_sample`'s seed, size,
     and the class and visibility it may force)."""
     sample = render_sample(seed, size, defect_class=defect_class, visibility=visibility)
     if not sample.defects:
         return []
-    twin = render_sample(seed, size, defect_rate=0.0).image
-    diff = np.abs(_grey_blur(sample.image) - _grey_blur(twin))
-    texture = _grey_blur(twin)
+    texture = _grey_blur(render_sample(seed, size, defect_rate=0.0).image)
+    diff = np.abs(_grey_blur(sample.image) - texture)
     score = model.predict(sample.image).score
+    stride, last_row, last_col = model.info.stride, score.shape[0] - 1, score.shape[1] - 1
     defect = sample.mask > 0
     rows = []
     for record in sample.defects:
@@ -71,7 +71,6 @@ def region_rows(
         noise = float(texture[ring].std()) if ring.any() else float("nan")
         signal = float(np.percentile(diff[pixels], 90))
         ys, xs = np.nonzero(pixels)
-        last_row, last_col = score.shape[0] - 1, score.shape[1] - 1
         cells = score[np.minimum(ys // stride, last_row), np.minimum(xs // stride, last_col)]
         rows.append(
             {
@@ -143,7 +142,7 @@ def main() -> None:
     threshold = args.threshold or model.info.threshold
     rows = []
     for i in range(args.count):
-        rows += region_rows(args.seed * 1_000_003 + i, args.size, model, model.info.stride)
+        rows += region_rows(args.seed * 1_000_003 + i, args.size, model)
     report = {
         "model": str(model.path),
         "threshold": threshold,
