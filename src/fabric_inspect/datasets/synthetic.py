@@ -27,6 +27,14 @@ log = logging.getLogger(__name__)
 
 MIN_SIZE = 32
 MAX_SIZE = 4096
+# where a defect's centre may fall, as fractions of the view: (one defect, first of two, second of two)
+# across and (all) along. "central" keeps defects in the middle half, well inside the image (every
+# test set and figure uses it); "anywhere" lets them reach and cross the image's edge, so that a net
+# trained on small images cannot learn that defects keep away from a black border (docs/model-card.md).
+PLACEMENTS: dict[str, tuple[tuple[float, float], ...]] = {
+    "central": ((0.25, 0.75), (0.15, 0.4), (0.6, 0.85), (0.25, 0.75)),
+    "anywhere": ((0.0, 1.0), (0.0, 0.45), (0.55, 1.0), (0.0, 1.0)),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +67,17 @@ def _size_hw(size: int | tuple[int, int]) -> tuple[int, int]:
     return h, w
 
 
-def check_options(defect_rate: float, defect_class: str | None = None, visibility: str | None = None) -> None:
+def check_options(
+    defect_rate: float,
+    defect_class: str | None = None,
+    visibility: str | None = None,
+    placement: str = "central",
+) -> None:
     """Raise ConfigError naming the option when a defect option is out of range or unknown."""
     import difflib
 
+    if placement not in PLACEMENTS:
+        raise ConfigError(f"unknown defect placement {placement!r}; use one of {', '.join(PLACEMENTS)}")
     if not 0.0 <= defect_rate <= 1.0:
         raise ConfigError(f"--defect-rate must be between 0 and 1, got {defect_rate}")
     if defect_class is not None and defect_class not in DEFECT_CLASSES:
@@ -81,8 +96,10 @@ def _plan_defects(
     defect_rate: float,
     defect_class: str | None,
     visibility: str | None,
+    placement: str = "central",
 ) -> list[DefectPlan]:
     forced = defect_class is not None or visibility is not None
+    one, first, second, along = PLACEMENTS[placement]
     if not forced and rng.random() >= defect_rate:
         return []
     ch, cw = canvas
@@ -93,9 +110,9 @@ def _plan_defects(
         cls = defect_class or DEFECT_CLASSES[int(rng.integers(len(DEFECT_CLASSES)))]
         vis = visibility or VISIBILITIES[int(rng.integers(len(VISIBILITIES)))]
         # two defects: one in each half, and the second dropped if the boxes still touch
-        lo, hi = (0.25, 0.75) if n == 1 else ((0.15, 0.4) if k == 0 else (0.6, 0.85))
+        lo, hi = one if n == 1 else (first if k == 0 else second)
         x = (cw - w) / 2 + w * rng.uniform(lo, hi)
-        u = (ch - h) / 2 + h * rng.uniform(0.25, 0.75)
+        u = (ch - h) / 2 + h * rng.uniform(*along)
         plan = plan_defect(loom, rng, cls, vis, x, u, span=float(ch))
         # apart by a gap that a few degrees of skew cannot close
         if not any(_touch(plan.bbox, other.bbox, 4 + 0.05 * max(h, w)) for other in plans):
@@ -114,12 +131,14 @@ def render_sample(
     defect_rate: float = 0.5,
     defect_class: str | None = None,
     visibility: str | None = None,
+    placement: str = "central",
 ) -> SynthSample:
     """One synthetic fabric image. size is N or (height, width). defect_class / visibility force one
-    defect of that kind; otherwise an image has a defect with probability defect_rate. The same seed
-    with defect_rate=0 gives the same fabric, camera and noise without the defect."""
+    defect of that kind; otherwise an image has a defect with probability defect_rate. placement is a
+    key of PLACEMENTS. The same seed with defect_rate=0 gives the same fabric, camera and noise
+    without the defect."""
     h, w = _size_hw(size)
-    check_options(defect_rate, defect_class, visibility)
+    check_options(defect_rate, defect_class, visibility, placement)
     key = int(seed) & 0xFFFFFFFF
     # separate streams: the same seed gives the same fabric, camera and noise with or without a
     # defect, so a defect-free twin of any sample is render_sample(seed, defect_rate=0)
@@ -131,7 +150,9 @@ def render_sample(
     ch, cw = h + 2 * margin, w + 2 * margin
     loom = Loom(spec=spec, seed=int(rng.integers(2**31)), width=cw)
     defect_rng = np.random.default_rng([key, 0xDEF])
-    plans = _plan_defects(defect_rng, loom, (ch, cw), (h, w), defect_rate, defect_class, visibility)
+    plans = _plan_defects(
+        defect_rng, loom, (ch, cw), (h, w), defect_rate, defect_class, visibility, placement
+    )
     canvas, inst = render_region(loom, plans, 0, ch, as_uint8=True)
     image, inst = skew(canvas, inst, cam.skew_deg, (h, w))
     image = expose(fuzz(image, spec.hairiness), cam, np.random.default_rng([key, 0x4015E]), grey)

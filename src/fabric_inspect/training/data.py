@@ -127,7 +127,10 @@ class SyntheticSource:
     ) -> tuple[np.ndarray, np.ndarray]:
         from fabric_inspect.datasets.synthetic import render_sample
 
-        sample = render_sample(seed, size=size, grey=not self.config.color, defect_rate=defect_rate)
+        placement = self.config.defect_placement if train else "central"
+        sample = render_sample(
+            seed, size=size, grey=not self.config.color, defect_rate=defect_rate, placement=placement
+        )
         if train and self.config.ignore_low_visibility:
             return sample.image, ignore_low_visibility(sample)
         return sample.image, sample.mask
