@@ -146,6 +146,26 @@ def test_bad_options_raise_config_errors_naming_the_option():
         render_sample(0, 64, visibility="invisible")
     with pytest.raises(ConfigError, match="--defect-rate"):
         render_sample(0, 64, defect_rate=1.5)
+    with pytest.raises(ConfigError, match=r"placement 'edge'.*anywhere"):
+        render_sample(0, 64, placement="edge")
+
+
+def _hole_centres(placement: str, size: int = 160) -> np.ndarray:
+    samples = [
+        render_sample(seed, size, defect_class="hole", visibility="high", placement=placement)
+        for seed in range(40)
+    ]
+    boxes = np.array([s.defects[0].bbox for s in samples], float)
+    return np.stack([boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]], axis=1) / (2 * size)
+
+
+def test_central_placement_keeps_defects_in_the_middle_and_anywhere_reaches_the_edges():
+    central = _hole_centres("central")
+    assert ((central > 0.2) & (central < 0.8)).all()
+    anywhere = _hole_centres("anywhere")
+    near_edge = ((anywhere < 0.2) | (anywhere > 0.8)).any(axis=1)
+    assert near_edge.mean() > 0.3, anywhere  # uniform over the image: about 0.64 of centres
+    assert not np.array_equal(central, anywhere)
 
 
 def test_write_dataset_writes_the_labeled_format(synthetic_dataset):

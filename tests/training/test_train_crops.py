@@ -3,6 +3,7 @@ each crop's edge left out of the targets (`border_ignore`), and what the synthet
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from fabric_inspect.errors import ConfigError
@@ -114,3 +115,32 @@ def test_the_mixed_preset_is_the_sizes_recipe_with_the_border_left_out_on_large_
     sizes, mixed = preset("sizes"), preset("mixed")
     assert mixed.large_border_ignore == 96 and mixed.border_ignore == 0
     assert TrainConfig.from_dict({**mixed.to_dict(), "large_border_ignore": 0}) == sizes
+
+
+def _edge_share(masks: list) -> float:
+    """Share of the defective crops whose defect reaches the 8 px band at the crop's edge."""
+    defective = [m for m in masks if (m > 0).any()]
+    band = [m[:8].any() or m[-8:].any() or m[:, :8].any() or m[:, -8:].any() for m in defective]
+    return sum(band) / len(defective)
+
+
+def test_the_anywhere_preset_puts_training_defects_at_the_edge_and_keeps_validation_central():
+    from fabric_inspect.training.data import SyntheticSource
+
+    small, anywhere = (preset(name).with_overrides(val_images=6) for name in ("small", "anywhere"))
+    assert anywhere == small.with_overrides(defect_placement="anywhere")
+    masks = {name: [] for name in ("small", "anywhere")}
+    for name, config in (("small", small), ("anywhere", anywhere)):
+        for step in range(4):
+            masks[name] += SyntheticSource(config).train_arrays(step)[1]
+    # broken ends and picks cross the crop from edge to edge under either placement
+    assert _edge_share(masks["anywhere"]) > _edge_share(masks["small"]) + 0.15
+    a, b = SyntheticSource(small).val_images(), SyntheticSource(anywhere).val_images()
+    assert all(
+        np.array_equal(x.image, y.image) and np.array_equal(x.mask, y.mask) for x, y in zip(a, b, strict=True)
+    )
+
+
+def test_an_unknown_defect_placement_is_refused():
+    with pytest.raises(ConfigError, match=r"defect_placement.*'edge'"):
+        TrainConfig(defect_placement="edge")
