@@ -52,7 +52,8 @@ def train(
     preset_name: Annotated[
         str,
         typer.Option(
-            "--preset", help="Recipe: default|lines|small|sizes|interior|mixed|wide|finetune|quick|inorm."
+            "--preset",
+            help="Recipe: default|lines|small|sizes|interior|mixed|anywhere|wide|finetune|quick|inorm.",
         ),
     ] = "default",
     init: Annotated[
