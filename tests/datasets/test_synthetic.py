@@ -146,7 +146,7 @@ def test_bad_options_raise_config_errors_naming_the_option():
         render_sample(0, 64, visibility="invisible")
     with pytest.raises(ConfigError, match="--defect-rate"):
         render_sample(0, 64, defect_rate=1.5)
-    with pytest.raises(ConfigError, match=r"placement 'edge'.*anywhere"):
+    with pytest.raises(ConfigError, match=r"--placement 'edge'.*anywhere"):
         render_sample(0, 64, placement="edge")
 
 

@@ -38,6 +38,20 @@ def test_synth_images_with_a_class_puts_that_defect_in_every_image(tmp_path):
     ] * 3
 
 
+def test_synth_images_placement_anywhere_moves_the_defects(tmp_path):
+    sets = {}
+    for placement in ("central", "anywhere"):
+        out = tmp_path / placement
+        args = ["synth", "images", "--out", str(out), "--count", "12", "--size", "96", "--seed", "5"]
+        result = runner.invoke(app, [*args, "--defect-rate", "1", "--placement", placement])
+        assert result.exit_code == 0, result.output
+        sets[placement] = json.loads((out / "annotations.json").read_text())
+    # the same images hold a defect either way, mostly at another place
+    assert sets["central"].keys() == sets["anywhere"].keys()
+    moved = [sets["central"][k][0]["bbox"] != sets["anywhere"][k][0]["bbox"] for k in sets["central"]]
+    assert sum(moved) >= 9, sets
+
+
 def test_synth_video_writes_video_and_truth(tmp_path):
     out = tmp_path / "roll.mp4"
     args = [
@@ -79,6 +93,7 @@ def test_synth_sheet_writes_a_png_with_a_row_per_class(tmp_path):
         (["images", "--defect-rate", "2"], "--defect-rate"),
         (["images", "--class", "slubb"], "unknown defect class 'slubb'; did you mean 'slub'?"),
         (["images", "--visibility", "faint"], "unknown visibility 'faint'"),
+        (["images", "--placement", "edge"], "unknown --placement 'edge'; use one of central, anywhere"),
         (["video", "--seconds", "0"], "--seconds"),
         (["video", "--speed", "-1"], "--speed"),
         (["sheet", "--tile", "10"], "--tile"),

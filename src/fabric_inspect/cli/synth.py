@@ -48,6 +48,13 @@ def images(
     visibility: Annotated[
         str | None, typer.Option("--visibility", help="low|medium|high: every image gets such a defect.")
     ] = None,
+    placement: Annotated[
+        str,
+        typer.Option(
+            "--placement",
+            help="central: defects in the middle half (every test set); anywhere: up to the image's edge.",
+        ),
+    ] = "central",
 ) -> None:
     from fabric_inspect.datasets.synthetic import write_dataset
 
@@ -61,6 +68,7 @@ def images(
         progress=True,
         defect_class=defect_class,
         visibility=visibility,
+        placement=placement,
     )
     typer.echo(f"wrote {count} images to {out}")
 

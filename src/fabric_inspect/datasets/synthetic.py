@@ -77,7 +77,7 @@ def check_options(
     import difflib
 
     if placement not in PLACEMENTS:
-        raise ConfigError(f"unknown defect placement {placement!r}; use one of {', '.join(PLACEMENTS)}")
+        raise ConfigError(f"unknown --placement {placement!r}; use one of {', '.join(PLACEMENTS)}")
     if not 0.0 <= defect_rate <= 1.0:
         raise ConfigError(f"--defect-rate must be between 0 and 1, got {defect_rate}")
     if defect_class is not None and defect_class not in DEFECT_CLASSES:
@@ -184,16 +184,18 @@ def write_dataset(
     progress: bool = False,
     defect_class: str | None = None,
     visibility: str | None = None,
+    placement: str = "central",
 ) -> Path:
     """Write `count` images in the labeled format under `out` (classes.txt, images/, masks/,
     annotations.json). Image i is `render_sample(seed * 1_000_003 + i, ...)`; defect_class or
-    visibility put one defect of that kind in every image (per-class test sets). Returns `out`."""
+    visibility put one defect of that kind in every image (per-class test sets); placement is where
+    defects may lie (PLACEMENTS). Returns `out`."""
     from fabric_inspect.datasets.progress import steps
 
     if count < 1:
         raise ConfigError(f"--count must be at least 1, got {count}")
     _size_hw(size)
-    check_options(defect_rate, defect_class, visibility)
+    check_options(defect_rate, defect_class, visibility, placement)
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "masks").mkdir(exist_ok=True)
@@ -201,7 +203,9 @@ def write_dataset(
     annotations: dict[str, list[dict]] = {}
     digits = max(5, len(str(count - 1)))
     for i in steps(range(count), "synth images", progress):
-        sample = render_sample(seed * 1_000_003 + i, size, grey, defect_rate, defect_class, visibility)
+        sample = render_sample(
+            seed * 1_000_003 + i, size, grey, defect_rate, defect_class, visibility, placement
+        )
         stem = f"synth_{i:0{digits}d}"
         cv2.imwrite(str(out / "images" / f"{stem}.png"), sample.image)
         if sample.defects:
