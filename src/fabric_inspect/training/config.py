@@ -123,9 +123,11 @@ class TrainConfig:
         for name in ("defect_rate", "defect_crop_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.defect_placement not in ("central", "anywhere"):  # datasets.synthetic.PLACEMENTS
+        from fabric_inspect.datasets.synthetic import PLACEMENTS  # here: the module needs OpenCV
+
+        if self.defect_placement not in PLACEMENTS:
             raise ConfigError(
-                f"defect_placement must be 'central' or 'anywhere', got {self.defect_placement!r}"
+                f"defect_placement must be one of {', '.join(PLACEMENTS)}, got {self.defect_placement!r}"
             )
 
     def to_dict(self) -> dict[str, Any]:
