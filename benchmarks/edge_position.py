@@ -1,7 +1,7 @@
 """Experiment (run by hand): does a model score a defect lower when it lies near the image's edge?
 
     .venv/bin/python benchmarks/edge_position.py [--model M.onnx] [--seed 4242] [--count 10] \
-        [--json benchmarks/results/edge_position_shipped.json]
+        [--json benchmarks/results/model5/edge_position.json]
 
 For each compact defect class (hole, knot, slub, stain) at medium and high visibility, `--count`
 images of 512 px are rendered with one forced defect (`render_sample(S * 1_000_003 + i, 512, class,
