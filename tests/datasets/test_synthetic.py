@@ -213,3 +213,22 @@ def test_every_class_fits_in_tiny_and_strip_shaped_images(size):
             s = render_sample(seed, size, defect_class=name, visibility="high")
             assert [d.class_name for d in s.defects] == [name], (name, seed)
             assert s.mask.shape == s.image.shape[:2]
+
+
+def test_colouring_shares_choose_the_colouring_and_leave_the_rest_of_the_fabric_as_it_was():
+    from fabric_inspect.datasets.weave import COLOURING_SHARES, sample_fabric
+
+    def spec(seed, shares=COLOURING_SHARES):
+        return sample_fabric(np.random.default_rng([seed, 0x5EED]), colouring_shares=shares)
+
+    default = [spec(s) for s in range(40)]
+    forced = [spec(s, (0.0, 0.0, 1.0)) for s in range(40)]
+    assert {f.colouring for f in default} == {"greige", "dyed", "yarn_dyed"}
+    assert {f.colouring for f in forced} == {"yarn_dyed"}
+    # one draw of the generator whatever the shares: weave and pitch are the same numbers
+    assert [(f.weave, f.warp_pitch) for f in forced] == [(f.weave, f.warp_pitch) for f in default]
+    image = render_sample(7, 96, colouring_shares=(0.0, 0.0, 1.0)).image
+    assert np.array_equal(
+        render_sample(7, 96, colouring_shares=COLOURING_SHARES).image, render_sample(7, 96).image
+    )
+    assert (spec(7).colouring == "yarn_dyed") == np.array_equal(image, render_sample(7, 96).image)

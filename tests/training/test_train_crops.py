@@ -144,3 +144,31 @@ def test_the_anywhere_preset_puts_training_defects_at_the_edge_and_keeps_validat
 def test_an_unknown_defect_placement_is_refused():
     with pytest.raises(ConfigError, match=r"defect_placement.*'edge'"):
         TrainConfig(defect_placement="edge")
+
+
+def test_colouring_mix_changes_the_training_fabric_only_and_keeps_validation_as_every_test_set():
+    from fabric_inspect.datasets.weave import sample_fabric
+    from fabric_inspect.training.data import TRAIN_SEED_BASE, SyntheticSource
+
+    plain = TrainConfig(crop=64, batch_size=12, val_images=4, val_size=64, defect_rate=0.0)
+    yarn = plain.with_overrides(colouring_mix=(0.0, 0.0, 1.0))
+    a, b = SyntheticSource(plain).train_arrays(0)[0], SyntheticSource(yarn).train_arrays(0)[0]
+    already = [
+        sample_fabric(np.random.default_rng([TRAIN_SEED_BASE + i, 0x5EED])).colouring == "yarn_dyed"
+        for i in range(12)
+    ]
+    assert 0 < sum(already) < 12
+    # the image of a seed whose fabric was yarn-dyed anyway is unchanged; every other one is rewoven
+    assert [np.array_equal(x, y) for x, y in zip(a, b, strict=True)] == already
+    va, vb = SyntheticSource(plain).val_images(), SyntheticSource(yarn).val_images()
+    assert all(np.array_equal(x.image, y.image) for x, y in zip(va, vb, strict=True))
+
+
+def test_the_yarndyed_preset_is_the_anywhere_recipe_with_half_the_fabric_yarn_dyed():
+    assert preset("yarndyed") == preset("anywhere").with_overrides(colouring_mix=(0.3, 0.2, 0.5))
+
+
+@pytest.mark.parametrize("mix", [(0.5, 0.5, 0.5), (0.5, 0.5), (-0.1, 0.6, 0.5)])
+def test_a_colouring_mix_that_is_not_three_shares_summing_to_one_is_refused(mix):
+    with pytest.raises(ConfigError, match="colouring_mix must be 3 shares"):
+        TrainConfig(colouring_mix=mix)

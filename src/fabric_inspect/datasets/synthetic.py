@@ -20,7 +20,7 @@ from fabric_inspect.datasets.camera import expose, fuzz, sample_camera, skew
 from fabric_inspect.datasets.classes import DEFECT_CLASSES, VISIBILITIES, class_index
 from fabric_inspect.datasets.defects import DefectPlan, Loom, plan_defect
 from fabric_inspect.datasets.scene import render_region
-from fabric_inspect.datasets.weave import sample_fabric
+from fabric_inspect.datasets.weave import COLOURING_SHARES, sample_fabric
 from fabric_inspect.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -132,10 +132,12 @@ def render_sample(
     defect_class: str | None = None,
     visibility: str | None = None,
     placement: str = "central",
+    colouring_shares: tuple[float, ...] = COLOURING_SHARES,
 ) -> SynthSample:
     """One synthetic fabric image. size is N or (height, width). defect_class / visibility force one
     defect of that kind; otherwise an image has a defect with probability defect_rate. placement is a
-    key of PLACEMENTS. The same seed with defect_rate=0 gives the same fabric, camera and noise
+    key of PLACEMENTS; colouring_shares the chances of greige, dyed and yarn-dyed fabric
+    (`weave.sample_fabric`). The same seed with defect_rate=0 gives the same fabric, camera and noise
     without the defect."""
     h, w = _size_hw(size)
     check_options(defect_rate, defect_class, visibility, placement)
@@ -143,7 +145,7 @@ def render_sample(
     # separate streams: the same seed gives the same fabric, camera and noise with or without a
     # defect, so a defect-free twin of any sample is render_sample(seed, defect_rate=0)
     rng = np.random.default_rng([key, 0x5EED])
-    spec = sample_fabric(rng)
+    spec = sample_fabric(rng, colouring_shares=colouring_shares)
     cam = sample_camera(rng)
     # render a margin that the skew rotates into view (none without skew)
     margin = math.ceil(0.5 * max(h, w) * abs(math.sin(math.radians(cam.skew_deg)))) + 2 if cam.skew_deg else 0

@@ -19,6 +19,9 @@ import numpy as np
 
 WEAVES: tuple[str, ...] = ("plain", "twill", "satin")
 COLOURINGS: tuple[str, ...] = ("greige", "dyed", "yarn_dyed")
+# how often each colouring comes up: every test set, roll and demo uses these shares; training may
+# draw yarn-dyed fabric more often (TrainConfig.colouring_mix), the hardest kind for the shipped model
+COLOURING_SHARES: tuple[float, float, float] = (0.45, 0.3, 0.25)
 
 _BLOCK = 64  # keyed random numbers come in blocks of this many rows
 
@@ -102,10 +105,14 @@ def _colours(rng: np.random.Generator, colouring: str) -> tuple[np.ndarray, tupl
     return palette, warp_seq, palette, weft_seq
 
 
-def sample_fabric(rng: np.random.Generator, scale: float = 1.0) -> FabricSpec:
-    """A random fabric. `scale` multiplies the yarn pitches (pixels per yarn grow with resolution)."""
+def sample_fabric(
+    rng: np.random.Generator, scale: float = 1.0, colouring_shares: tuple[float, ...] = COLOURING_SHARES
+) -> FabricSpec:
+    """A random fabric. `scale` multiplies the yarn pitches (pixels per yarn grow with resolution);
+    `colouring_shares` are the chances of greige, dyed and yarn-dyed (one draw of `rng` whatever
+    they are, so the rest of the fabric comes from the same numbers)."""
     weave = WEAVES[int(rng.integers(len(WEAVES)))]
-    colouring = COLOURINGS[int(rng.choice(3, p=[0.45, 0.3, 0.25]))]
+    colouring = COLOURINGS[int(rng.choice(3, p=list(colouring_shares)))]
     pitch = math.exp(rng.uniform(math.log(2.2), math.log(9.0))) * scale  # fine to coarse
     warp_palette, warp_seq, weft_palette, weft_seq = _colours(rng, colouring)
     dark = rng.random() < 0.8

@@ -127,9 +127,14 @@ class SyntheticSource:
     ) -> tuple[np.ndarray, np.ndarray]:
         from fabric_inspect.datasets.synthetic import render_sample
 
-        placement = self.config.defect_placement if train else "central"
+        c = self.config
         sample = render_sample(
-            seed, size=size, grey=not self.config.color, defect_rate=defect_rate, placement=placement
+            seed,
+            size=size,
+            grey=not c.color,
+            defect_rate=defect_rate,
+            placement=c.defect_placement if train else "central",
+            **({"colouring_shares": c.colouring_mix} if train and c.colouring_mix else {}),
         )
         if train and self.config.ignore_low_visibility:
             return sample.image, ignore_low_visibility(sample)

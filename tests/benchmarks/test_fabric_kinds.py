@@ -1,0 +1,66 @@
+"""benchmarks/fabric_kinds.py: the fabric of each image of a synth set, and figures by kind of fabric."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fabric_inspect.datasets.synthetic import render_sample
+
+
+@pytest.fixture
+def kinds(load_benchmark):
+    return load_benchmark("fabric_kinds")
+
+
+def test_the_fabric_named_for_each_image_is_the_one_synth_images_wove_it_from(kinds):
+    seed = 9999
+    named = [kinds.fabric_of(seed, i)["colouring"] for i in range(26)]
+    assert {"yarn_dyed"} < set(named)
+    for i, colouring in enumerate(named):
+        image_seed = seed * 1_000_003 + i  # write_dataset's image i
+        as_written = render_sample(image_seed, 64).image
+        rewoven = render_sample(image_seed, 64, colouring_shares=(0.0, 0.0, 1.0)).image
+        # forcing yarn-dyed fabric leaves exactly the images that were yarn-dyed already unchanged
+        assert np.array_equal(as_written, rewoven) == (colouring == "yarn_dyed"), i
+
+
+def test_figures_by_kind_are_counted_within_each_group(kinds, monkeypatch):
+    fabrics = {0: "greige", 1: "greige", 2: "greige", 3: "yarn_dyed", 4: "yarn_dyed", 5: "yarn_dyed"}
+    monkeypatch.setattr(
+        kinds, "fabric_of", lambda seed, i: {"colouring": fabrics[i], "weave": "plain", "pitch": "fine"}
+    )
+    rows = [  # (label, score): greige separates perfectly, yarn-dyed's defect scores under its fabric
+        ("hole", 0.9), ("good", 0.2), ("good", 0.3),
+        ("knot", 0.1), ("good", 0.5), ("good", 0.4),
+    ]  # fmt: skip
+    per_image = [
+        {"stem": f"synth_{i:05d}", "label": label, "score": score, "auroc_loss": 0.0}
+        for i, (label, score) in enumerate(rows)
+    ]
+    figures = kinds.by_kind({"per_image": per_image}, seed=1, seen={"synth_00000", "synth_00003"})
+    greige, yarn = figures["colouring"]["greige"], figures["colouring"]["yarn_dyed"]
+    assert (greige["defective"], greige["defect_free"], greige["auroc_within"]) == (1, 2, 1.0)
+    assert (yarn["defective"], yarn["defect_free"], yarn["auroc_within"]) == (1, 2, 0.0)
+    assert greige["auroc_against_all"] == 1.0 and yarn["auroc_against_all"] == 0.0
+    assert yarn["defect_free_median"] == pytest.approx(0.45)
+    assert figures["weave"]["plain"]["auroc_within"] == 0.5  # 0.9 above all four, 0.1 below all
+    assert (greige["medium_high"], yarn["medium_high"]) == (1, 1)
+    assert (greige["medium_high_against_all"], yarn["medium_high_against_all"]) == (1.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("pitch", "group"), [(2.2, "2.2-2.8 px"), (2.79, "2.2-2.8 px"), (2.8, "2.8-3.5 px"), (8.99, "6-9 px")]
+)
+def test_pitch_groups_hold_their_lower_end_and_not_their_upper_end(kinds, pitch, group):
+    assert kinds.pitch_group(pitch) == group
+
+
+def test_visible_keeps_the_images_with_a_medium_or_high_defect(kinds):
+    annotations = {
+        "a": [{"visibility": "low"}],
+        "b": [{"visibility": "low"}, {"visibility": "high"}],
+        "c": [],
+        "d": [{"visibility": "medium"}],
+    }
+    assert kinds.visible(annotations) == {"b", "d"}
