@@ -126,6 +126,7 @@ class SyntheticSource:
         self, seed: int, size: int | tuple[int, int], defect_rate: float, train: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         from fabric_inspect.datasets.synthetic import render_sample
+        from fabric_inspect.datasets.weave import COLOURING_SHARES
 
         c = self.config
         sample = render_sample(
@@ -134,9 +135,9 @@ class SyntheticSource:
             grey=not c.color,
             defect_rate=defect_rate,
             placement=c.defect_placement if train else "central",
-            **({"colouring_shares": c.colouring_mix} if train and c.colouring_mix else {}),
+            colouring_shares=(c.colouring_mix or COLOURING_SHARES) if train else COLOURING_SHARES,
         )
-        if train and self.config.ignore_low_visibility:
+        if train and c.ignore_low_visibility:
             return sample.image, ignore_low_visibility(sample)
         return sample.image, sample.mask
 
