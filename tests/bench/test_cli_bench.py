@@ -34,6 +34,23 @@ def test_bench_on_a_recorded_video_writes_json_and_plot(tmp_path, tiny_model_fil
     assert "96x64     live" in result.output
 
 
+@pytest.mark.slow
+def test_bench_with_an_mjpg_camera_decodes_every_frame_in_the_capture_thread(
+    tmp_path, tiny_model_file, clip_writer
+):
+    video = clip_writer(tmp_path / "line.avi", 6, size=(160, 120), fps=30.0)
+    out_json = tmp_path / "bench.json"
+    args = ["bench", "--input", str(video), "--model", str(tiny_model_file), "--sizes", "128x96"]
+    args += ["--frames", "6", "--camera-codec", "mjpg", "--json", str(out_json), "--threads", "1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    live, offline = json.loads(out_json.read_text())["runs"]
+    assert (live["mode"], live["camera_codec"], offline["camera_codec"]) == ("live", "mjpg", None)
+    assert live["decode_ms"]["mean"] > 0 and live["decode_ms"]["p95"] >= live["decode_ms"]["mean"] * 0.5
+    assert "decode_ms" not in offline
+    assert "live/mjpg" in result.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -41,6 +58,7 @@ def test_bench_on_a_recorded_video_writes_json_and_plot(tmp_path, tiny_model_fil
         (["--synthetic", "--input", "x.mp4"], "give exactly one of"),
         (["--synthetic", "--sizes", "big"], "--sizes must be WxH"),
         (["--synthetic", "--modes", "live,turbo"], "--modes must be"),
+        (["--synthetic", "--camera-codec", "h264"], "--camera-codec must be one of raw, mjpg, got 'h264'"),
     ],
 )
 def test_bad_bench_options_are_one_line_and_exit_2(args, message, tiny_model_file):

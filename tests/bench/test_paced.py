@@ -89,3 +89,34 @@ def test_missing_or_short_raw_frames_and_a_zero_rate_are_refused(tmp_path, raw_c
         PacedSource(RawFrames(raw.path, raw.shape, 3), 30.0)
     with pytest.raises(SourceError, match="could not be opened"):
         write_raw_frames(tmp_path / "none.avi", tmp_path / "none.raw")
+
+
+def test_an_mjpg_camera_sends_jpegs_that_the_capture_thread_decodes_into_the_clips_frames(raw_clip, tmp_path):
+    import numpy as np
+
+    from fabric_inspect.bench.paced import write_jpeg_frames
+
+    raw = raw_clip(4)
+    jpeg = write_jpeg_frames(raw, tmp_path / "c4.jpegs")
+    assert (jpeg.frames, jpeg.shape) == (4, raw.shape)
+    assert jpeg.path.stat().st_size == jpeg.offsets[-1] < raw.path.stat().st_size  # compressed
+    expected = np.fromfile(raw.path, np.uint8).reshape(raw.frames, *raw.shape).astype(np.int16)
+    with PacedSource(jpeg, fps=50.0, frames=6) as camera:
+        frames = list(camera)
+    assert [f.index for f in frames] == list(range(6))
+    for frame in frames:  # JPEG is lossy: the same picture within a few grey levels
+        assert frame.image.shape == raw.shape
+        assert np.abs(frame.image.astype(np.int16) - expected[frame.index % 4]).mean() < 3.0
+    assert len(camera.decode_ms) == 6 and all(ms > 0 for ms in camera.decode_ms)
+    with PacedSource(raw, fps=50.0) as plain:
+        list(plain)
+    assert plain.decode_ms == []  # an uncompressed camera costs no decoding
+
+
+def test_a_short_jpeg_file_is_refused(raw_clip, tmp_path):
+    from fabric_inspect.bench.paced import JpegFrames, write_jpeg_frames
+
+    jpeg = write_jpeg_frames(raw_clip(2), tmp_path / "c2.jpegs")
+    longer = JpegFrames(jpeg.path, jpeg.shape, (*jpeg.offsets, jpeg.offsets[-1] + 100))
+    with pytest.raises(SourceError, match="missing or shorter than 3 frames"):
+        PacedSource(longer, 30.0)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fabric_inspect.bench.paced import RawFrames, write_raw_frames
+from fabric_inspect.bench.paced import JpegFrames, RawFrames, write_jpeg_frames, write_raw_frames
 from fabric_inspect.errors import ConfigError, SourceError
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,8 @@ SYNTHETIC_SPEED_M_PER_MIN = 20.0
 
 @dataclass(frozen=True, slots=True)
 class Clip:
-    """One size's clip: video file, raw frames, size, frames, frame rate, fabric scale (None: unknown)."""
+    """One size's clip: video file, raw frames, size, frames, frame rate, fabric scale (None: unknown),
+    and the frames as an MJPG camera sends them (`jpeg`, when asked for)."""
 
     path: Path
     raw: RawFrames
@@ -39,6 +40,7 @@ class Clip:
     fps: float
     px_per_mm: float | None
     speed_m_per_min: float | None
+    jpeg: JpegFrames | None = None
 
     @property
     def size(self) -> str:
@@ -121,8 +123,10 @@ def make_clips(
     input_path: Path | None = None,
     fps: float = 30.0,
     seed: int = 0,
+    jpeg: bool = False,
 ) -> list[Clip]:
-    """Write one MJPG clip per size into ``folder`` from the same source frames."""
+    """Write one MJPG clip per size into ``folder`` from the same source frames (with ``jpeg``, also
+    the frames as JPEG images for the MJPG camera replay)."""
     import cv2
 
     if frames < 2:
@@ -158,5 +162,6 @@ def make_clips(
         ppm = None if input_path is not None else SYNTHETIC_PX_PER_MM * scale
         speed = None if input_path is not None else SYNTHETIC_SPEED_M_PER_MIN
         raw = write_raw_frames(path, path.with_suffix(".raw"))
-        clips.append(Clip(path, raw, width, height, raw.frames, fps, ppm, speed))
+        jpegs = write_jpeg_frames(raw, path.with_suffix(".jpegs")) if jpeg else None
+        clips.append(Clip(path, raw, width, height, raw.frames, fps, ppm, speed, jpegs))
     return clips

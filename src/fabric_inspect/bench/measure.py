@@ -30,6 +30,7 @@ from fabric_inspect.inspect.latest import DEFAULT_DEPTH, check_depth
 log = logging.getLogger(__name__)
 
 MODES = ("live", "offline")
+CAMERA_CODECS = ("raw", "mjpg")  # live: what the replayed camera sends (bench.paced)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,9 @@ class BenchConfig:
     warmup: int = 3
     buffer: int = DEFAULT_DEPTH  # live: frames that may wait for the pipeline, as `live --buffer`
     seconds: float = 0.0  # live: camera time per run; the clip loops when it is shorter
+    # live: "raw" frames (an uncompressed camera) or "mjpg" (a USB camera's JPEGs, decoded by the
+    # capture thread at the camera's pace, taking CPU from the pipeline as on the inspection PC)
+    camera_codec: str = "raw"
 
     def __post_init__(self) -> None:
         if not self.sizes:
@@ -64,6 +68,10 @@ class BenchConfig:
         check_depth(self.buffer)
         if not 0 <= self.seconds <= 3600:
             raise ConfigError(f"--seconds must be 0..3600 (0: the clip once), got {self.seconds:g}")
+        if self.camera_codec not in CAMERA_CODECS:
+            raise ConfigError(
+                f"--camera-codec must be one of {', '.join(CAMERA_CODECS)}, got {self.camera_codec!r}"
+            )
         if self.threads < 0 or self.warmup < 0:
             raise ConfigError(f"--threads and warm-up must be >= 0, got {self.threads} and {self.warmup}")
 
@@ -192,15 +200,27 @@ def warm_up(model, clip: Clip, times: int) -> None:  # model: OnnxModel
         model.predict(tensor)
 
 
+def live_source(clip: Clip, config: BenchConfig):  # -> PacedSource
+    """The clip replayed as the camera of ``config`` (`--camera-codec`), for a live run."""
+    from fabric_inspect.bench.paced import PacedSource
+
+    frames = clip.raw
+    if config.camera_codec == "mjpg":
+        if clip.jpeg is None:
+            raise ConfigError(f"clip {clip.size} has no JPEG frames for --camera-codec mjpg")
+        frames = clip.jpeg
+    return PacedSource(frames, config.fps, config.live_frames(clip.frames), buffer=config.buffer)
+
+
 def run_one(model, clip: Clip, mode: str, config: BenchConfig) -> dict:  # model: OnnxModel
     """One clip in one mode through the real pipeline (no sinks); the run's figures."""
-    from fabric_inspect.bench.paced import PacedSource
     from fabric_inspect.inspect.pipeline import run
     from fabric_inspect.inspect.sinks.bundle import SinkConfig
     from fabric_inspect.inspect.sources import SourceConfig, open_source
 
+    mjpg = mode == "live" and config.camera_codec == "mjpg"
     if mode == "live":
-        source = PacedSource(clip.raw, config.fps, config.live_frames(clip.frames), buffer=config.buffer)
+        source = live_source(clip, config)
     else:
         source = open_source(SourceConfig(str(clip.path), kind="video"))
     with ResourceMonitor() as monitor:
@@ -213,6 +233,7 @@ def run_one(model, clip: Clip, mode: str, config: BenchConfig) -> dict:  # model
         "clip_frames": clip.frames,
         "camera_fps": config.fps if mode == "live" else None,
         "camera_buffer": config.buffer if mode == "live" else None,
+        "camera_codec": config.camera_codec if mode == "live" else None,
         "fps": summary.fps,
         "dropped_frames": summary.dropped_frames,
         "latency_ms": summary.latency_ms,
@@ -222,7 +243,17 @@ def run_one(model, clip: Clip, mode: str, config: BenchConfig) -> dict:  # model
         "peak_rss_mb": round(monitor.peak_rss_mb, 1),
         "seconds": summary.seconds,
         "defects": summary.defects,
+        **({"decode_ms": _mean_p95(source.decode_ms)} if mjpg else {}),
     }
+
+
+def _mean_p95(values: list[float]) -> dict[str, float | None]:
+    """{"mean", "p95"} of per-frame times in ms, rounded to 0.01 (None for no values)."""
+    if not values:
+        return {"mean": None, "p95": None}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+    return {"mean": round(sum(values) / len(values), 2), "p95": round(p95, 2)}
 
 
 def run_bench(

@@ -5,10 +5,16 @@ capture thread stamps each frame when it "arrives" (at ``start + index / fps``) 
 newest `buffer` of them waiting (`inspect.latest`); the oldest, pushed out before the pipeline took
 it, is dropped and counted.
 
-The frames are read from a file of raw decoded frames (`RawFrames`), not decoded on the fly: a
-camera delivers its frames on time whatever the pipeline does, and decoding during the run would
-take CPU from the pipeline and make frames late. The replay models an uncompressed camera (YUYV,
-GigE); the cost of decoding MJPG from a USB camera is not in the figures.
+Two kinds of camera:
+
+- raw (`RawFrames`, the default): a file of decoded frames, read as they are due. An uncompressed
+  camera (YUYV, GigE): delivering a frame costs the PC nothing but a copy.
+- MJPG (`JpegFrames`): the same frames as JPEG images, decoded by the capture thread as each is due,
+  as OpenCV's capture thread decodes a USB camera's MJPG stream (USB 2.0 cameras give 1280x720 and
+  1920x1080 at 30 fps only in MJPG). The decoding takes CPU from the pipeline, as it does on the
+  inspection PC; its time per frame is recorded (`decode_ms`). A frame is stamped when it is
+  published, after its decoding, as `inspect.capture.LiveSource` stamps a camera's frames after
+  `read()`: the latency figures start there, and the camera's frame is older by the decoding.
 
 A replay may ask for more frames than the clip holds: it then starts the clip again from its first
 frame, so a short clip can stand for minutes of camera time (a drop every few hundred frames only
@@ -31,6 +37,9 @@ from fabric_inspect.inspect.frames import Frame
 from fabric_inspect.inspect.latest import DEFAULT_DEPTH, LatestFrame
 
 log = logging.getLogger(__name__)
+
+# JPEG quality of the MJPG replay: OpenCV's MJPG writer's default, and a typical USB camera's setting
+JPEG_QUALITY = 95
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,18 +82,54 @@ def write_raw_frames(video: Path, out: Path, max_frames: int = 0) -> RawFrames:
     return RawFrames(Path(out), shape, count)
 
 
+@dataclass(frozen=True, slots=True)
+class JpegFrames:
+    """The frames of a `RawFrames` file as JPEG images, one after the other: frame i is bytes
+    ``offsets[i]:offsets[i + 1]`` of ``path``. What a USB camera sends in MJPG mode."""
+
+    path: Path
+    shape: tuple[int, ...]
+    offsets: tuple[int, ...]
+
+    @property
+    def frames(self) -> int:
+        return len(self.offsets) - 1
+
+
+def write_jpeg_frames(raw: RawFrames, out: Path, quality: int = JPEG_QUALITY) -> JpegFrames:
+    """Encode every frame of ``raw`` as a JPEG image of ``quality`` into ``out``."""
+    import cv2
+
+    offsets = [0]
+    image = np.empty(raw.shape, np.uint8)
+    with open(raw.path, "rb") as f, open(out, "wb") as jpeg:
+        for _ in range(raw.frames):
+            if f.readinto(memoryview(image).cast("B")) != raw.frame_bytes:
+                raise SourceError(f"raw frames {raw.path} are shorter than {raw.frames} frames")
+            ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+            if not ok:
+                raise SourceError(f"OpenCV could not encode frame {len(offsets) - 1} of {raw.path} as JPEG")
+            jpeg.write(data.tobytes())
+            offsets.append(offsets[-1] + data.size)
+    return JpegFrames(Path(out), raw.shape, tuple(offsets))
+
+
 class PacedSource:
-    """Raw frames delivered at ``fps`` as a live camera would; a busy pipeline drops some."""
+    """Frames delivered at ``fps`` as a live camera would; a busy pipeline drops some. ``raw``: an
+    uncompressed camera's frames (`RawFrames`) or an MJPG camera's (`JpegFrames`, decoded here)."""
 
     live = True
 
-    def __init__(self, raw: RawFrames, fps: float, frames: int = 0, buffer: int = DEFAULT_DEPTH) -> None:
+    def __init__(
+        self, raw: RawFrames | JpegFrames, fps: float, frames: int = 0, buffer: int = DEFAULT_DEPTH
+    ) -> None:
         if fps <= 0:
             raise SourceError(f"camera-paced replay needs a frame rate > 0, got {fps}")
         if frames < 0:
             raise SourceError(f"camera-paced replay needs frames >= 0 (0: the clip once), got {frames}")
-        if not raw.path.is_file() or raw.path.stat().st_size < raw.frames * raw.frame_bytes:
-            raise SourceError(f"raw frames {raw.path} are missing or shorter than {raw.frames} frames")
+        size = raw.offsets[-1] if isinstance(raw, JpegFrames) else raw.frames * raw.frame_bytes
+        if not raw.path.is_file() or raw.path.stat().st_size < size:
+            raise SourceError(f"replay frames {raw.path} are missing or shorter than {raw.frames} frames")
         self.raw = raw
         self.path = raw.path
         self._file = open(raw.path, "rb")  # noqa: SIM115 (closed in __exit__)
@@ -94,6 +139,7 @@ class PacedSource:
         self._slot = LatestFrame(buffer)
         self._stop = threading.Event()
         self.late = 0  # frames read after their time stamp (the replay could not keep up)
+        self.decode_ms: list[float] = []  # MJPG: the capture thread's decoding time of each frame
         self._thread = threading.Thread(target=self._capture, name="fabric-inspect-replay", daemon=True)
 
     @property
@@ -121,15 +167,33 @@ class PacedSource:
         self._stop.set()
         self._slot.wake()
 
+    def _read(self, index: int) -> np.ndarray | bytes | None:
+        """Frame ``index`` of the clip as the camera sends it: pixels, or JPEG bytes (None: file short)."""
+        if isinstance(self.raw, JpegFrames):
+            start, end = self.raw.offsets[index], self.raw.offsets[index + 1]
+            self._file.seek(start)
+            data = self._file.read(end - start)
+            return data if len(data) == end - start else None
+        if index == 0:
+            self._file.seek(0)
+        image = np.empty(self.raw.shape, np.uint8)
+        return image if self._file.readinto(memoryview(image).cast("B")) == self.raw.frame_bytes else None
+
+    def _decode(self, data: bytes) -> np.ndarray:
+        import cv2
+
+        began = time.perf_counter()
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        self.decode_ms.append((time.perf_counter() - began) * 1000.0)
+        return image
+
     def _capture(self) -> None:
         start = time.perf_counter()
         try:
             while not self._stop.is_set() and self._slot.published < self.frames:
-                image = np.empty(self.raw.shape, np.uint8)
-                if self._slot.published % self.raw.frames == 0:
-                    self._file.seek(0)
-                if self._file.readinto(memoryview(image).cast("B")) != self.raw.frame_bytes:
-                    log.error("raw frames %s ended early at frame %d", self.path, self._slot.published)
+                sent = self._read(self._slot.published % self.raw.frames)
+                if sent is None:
+                    log.error("replay frames %s ended early at frame %d", self.path, self._slot.published)
                     break
                 due = start + self._slot.published / self.fps
                 wait = due - time.perf_counter()
@@ -137,7 +201,7 @@ class PacedSource:
                     self._stop.wait(wait)
                 elif wait < -0.5 / self.fps:
                     self.late += 1
-                self._slot.publish(image)
+                self._slot.publish(self._decode(sent) if isinstance(sent, bytes) else sent)
         finally:
             self._slot.end()
             if self.late:

@@ -40,13 +40,12 @@ def ours_offline(model, config) -> Callable[[Clip], dict]:  # model: OnnxModel, 
 
 def run_peer(model: PeerModel, clip: Clip, mode: str, config) -> dict:  # config: BenchConfig
     """One clip through a peer in one mode, read as the bench reads it for our model; its figures."""
-    from fabric_inspect.bench.measure import ResourceMonitor
-    from fabric_inspect.bench.paced import PacedSource
+    from fabric_inspect.bench.measure import ResourceMonitor, live_source
     from fabric_inspect.inspect.sources import SourceConfig, open_source
 
     _warm_up(model, clip, config.warmup)
     if mode == "live":
-        source = PacedSource(clip.raw, config.fps, config.live_frames(clip.frames), buffer=config.buffer)
+        source = live_source(clip, config)
     else:
         source = open_source(SourceConfig(str(clip.path), kind="video"))
     load = os.getloadavg()
@@ -60,6 +59,7 @@ def run_peer(model: PeerModel, clip: Clip, mode: str, config) -> dict:  # config
         "frames": summary.frames,
         "camera_fps": config.fps if mode == "live" else None,
         "camera_buffer": config.buffer if mode == "live" else None,
+        "camera_codec": config.camera_codec if mode == "live" else None,
         "fps": summary.fps,
         "dropped_frames": summary.dropped_frames,
         "latency_ms": summary.latency_ms,
