@@ -6,9 +6,8 @@
 Takes the JSON that `fabric-inspect eval --json` wrote for a `fabric-inspect synth images --seed S`
 set and groups its images by the fabric each was woven from: colouring (greige, dyed, yarn-dyed),
 weave (plain, twill, satin) and warp yarn pitch in pixels (`PITCH_BINS`: how many pixels one yarn
-spans). Image i of such a set is `render_sample(S * 1_000_003 + i)`, and its fabric is
-`weave.sample_fabric` drawn from that seed, so the fabric is recovered exactly without rendering
-anything.
+spans). Image i of such a set is `render_sample(image_seed(S, i))`, and `synthetic.fabric_of` gives
+the fabric of that seed exactly, without rendering anything.
 
 Per group: defective and defect-free images, the image AUROC within the group (its defective images
 against its own defect-free ones), the AUROC of its defective images against all defect-free images
@@ -28,19 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-from fabric_inspect.datasets.weave import sample_fabric
+from fabric_inspect.datasets.synthetic import fabric_of, image_seed
 from fabric_inspect.training.metrics import auroc
 
-SEED_STRIDE = 1_000_003  # datasets.synthetic.write_dataset: image i is seed * SEED_STRIDE + i
-SPEC_STREAM = 0x5EED  # datasets.synthetic.render_sample draws the fabric from [seed, SPEC_STREAM]
 # upper ends of the pitch groups, px per warp yarn (the generator draws 2.2-9 px, log-uniform)
 PITCH_BINS = (2.8, 3.5, 4.5, 6.0)
 
 
-def fabric_of(seed: int, index: int) -> dict[str, str]:
+def kinds_of(seed: int, index: int) -> dict[str, str]:
     """The kinds of fabric image `index` of `synth images --seed seed` was woven from."""
-    key = (seed * SEED_STRIDE + index) & 0xFFFFFFFF
-    spec = sample_fabric(np.random.default_rng([key, SPEC_STREAM]))
+    spec = fabric_of(image_seed(seed, index))
     return {"colouring": spec.colouring, "weave": spec.weave, "pitch": pitch_group(spec.warp_pitch)}
 
 
@@ -75,7 +71,7 @@ def by_kind(evaluation: dict, seed: int, seen: set[str] | None = None) -> dict[s
     groups: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for p in images:
         index = int(p["stem"].rsplit("_", 1)[1])
-        for kind, group in fabric_of(seed, index).items():
+        for kind, group in kinds_of(seed, index).items():
             groups[kind][group].append(p)
     out: dict[str, dict[str, dict]] = {}
     for kind, members in groups.items():

@@ -15,12 +15,11 @@ def kinds(load_benchmark):
 
 def test_the_fabric_named_for_each_image_is_the_one_synth_images_wove_it_from(kinds):
     seed = 9999
-    named = [kinds.fabric_of(seed, i)["colouring"] for i in range(26)]
+    named = [kinds.kinds_of(seed, i)["colouring"] for i in range(26)]
     assert {"yarn_dyed"} < set(named)
     for i, colouring in enumerate(named):
-        image_seed = seed * 1_000_003 + i  # write_dataset's image i
-        as_written = render_sample(image_seed, 64).image
-        rewoven = render_sample(image_seed, 64, colouring_shares=(0.0, 0.0, 1.0)).image
+        as_written = render_sample(seed * 1_000_003 + i, 64).image  # write_dataset's image i
+        rewoven = render_sample(seed * 1_000_003 + i, 64, colouring_shares=(0.0, 0.0, 1.0)).image
         # forcing yarn-dyed fabric leaves exactly the images that were yarn-dyed already unchanged
         assert np.array_equal(as_written, rewoven) == (colouring == "yarn_dyed"), i
 
@@ -28,7 +27,7 @@ def test_the_fabric_named_for_each_image_is_the_one_synth_images_wove_it_from(ki
 def test_figures_by_kind_are_counted_within_each_group(kinds, monkeypatch):
     fabrics = {0: "greige", 1: "greige", 2: "greige", 3: "yarn_dyed", 4: "yarn_dyed", 5: "yarn_dyed"}
     monkeypatch.setattr(
-        kinds, "fabric_of", lambda seed, i: {"colouring": fabrics[i], "weave": "plain", "pitch": "fine"}
+        kinds, "kinds_of", lambda seed, i: {"colouring": fabrics[i], "weave": "plain", "pitch": "fine"}
     )
     rows = [  # (label, score): greige separates perfectly, yarn-dyed's defect scores under its fabric
         ("hole", 0.9), ("good", 0.2), ("good", 0.3),

@@ -216,10 +216,11 @@ def test_every_class_fits_in_tiny_and_strip_shaped_images(size):
 
 
 def test_colouring_shares_choose_the_colouring_and_leave_the_rest_of_the_fabric_as_it_was():
-    from fabric_inspect.datasets.weave import COLOURING_SHARES, sample_fabric
+    from fabric_inspect.datasets.synthetic import fabric_of
+    from fabric_inspect.datasets.weave import COLOURING_SHARES
 
     def spec(seed, shares=COLOURING_SHARES):
-        return sample_fabric(np.random.default_rng([seed, 0x5EED]), colouring_shares=shares)
+        return fabric_of(seed, shares)
 
     default = [spec(s) for s in range(40)]
     forced = [spec(s, (0.0, 0.0, 1.0)) for s in range(40)]

@@ -147,16 +147,13 @@ def test_an_unknown_defect_placement_is_refused():
 
 
 def test_colouring_mix_changes_the_training_fabric_only_and_keeps_validation_as_every_test_set():
-    from fabric_inspect.datasets.weave import sample_fabric
+    from fabric_inspect.datasets.synthetic import fabric_of
     from fabric_inspect.training.data import TRAIN_SEED_BASE, SyntheticSource
 
     plain = TrainConfig(crop=64, batch_size=12, val_images=4, val_size=64, defect_rate=0.0)
     yarn = plain.with_overrides(colouring_mix=(0.0, 0.0, 1.0))
     a, b = SyntheticSource(plain).train_arrays(0)[0], SyntheticSource(yarn).train_arrays(0)[0]
-    already = [
-        sample_fabric(np.random.default_rng([TRAIN_SEED_BASE + i, 0x5EED])).colouring == "yarn_dyed"
-        for i in range(12)
-    ]
+    already = [fabric_of(TRAIN_SEED_BASE + i).colouring == "yarn_dyed" for i in range(12)]
     assert 0 < sum(already) < 12
     # the image of a seed whose fabric was yarn-dyed anyway is unchanged; every other one is rewoven
     assert [np.array_equal(x, y) for x, y in zip(a, b, strict=True)] == already

@@ -20,7 +20,7 @@ from fabric_inspect.datasets.camera import expose, fuzz, sample_camera, skew
 from fabric_inspect.datasets.classes import DEFECT_CLASSES, VISIBILITIES, class_index
 from fabric_inspect.datasets.defects import DefectPlan, Loom, plan_defect
 from fabric_inspect.datasets.scene import render_region
-from fabric_inspect.datasets.weave import COLOURING_SHARES, sample_fabric
+from fabric_inspect.datasets.weave import COLOURING_SHARES, FabricSpec, sample_fabric
 from fabric_inspect.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,21 @@ def _touch(a: tuple[float, ...], b: tuple[float, ...], gap: float) -> bool:
     return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
 
 
+def image_seed(seed: int, index: int) -> int:
+    """The `render_sample` seed of image `index` of `synth images --seed seed` (`write_dataset`)."""
+    return seed * 1_000_003 + index
+
+
+def _fabric_stream(seed: int) -> np.random.Generator:
+    """The random numbers a sample's fabric and then its camera are drawn from."""
+    return np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5EED])
+
+
+def fabric_of(seed: int, colouring_shares: tuple[float, ...] = COLOURING_SHARES) -> FabricSpec:
+    """The fabric `render_sample(seed, colouring_shares=...)` weaves, without rendering anything."""
+    return sample_fabric(_fabric_stream(seed), colouring_shares=colouring_shares)
+
+
 def render_sample(
     seed: int,
     size: int | tuple[int, int] = 512,
@@ -144,7 +159,7 @@ def render_sample(
     key = int(seed) & 0xFFFFFFFF
     # separate streams: the same seed gives the same fabric, camera and noise with or without a
     # defect, so a defect-free twin of any sample is render_sample(seed, defect_rate=0)
-    rng = np.random.default_rng([key, 0x5EED])
+    rng = _fabric_stream(seed)
     spec = sample_fabric(rng, colouring_shares=colouring_shares)
     cam = sample_camera(rng)
     # render a margin that the skew rotates into view (none without skew)
@@ -206,7 +221,7 @@ def write_dataset(
     digits = max(5, len(str(count - 1)))
     for i in steps(range(count), "synth images", progress):
         sample = render_sample(
-            seed * 1_000_003 + i, size, grey, defect_rate, defect_class, visibility, placement
+            image_seed(seed, i), size, grey, defect_rate, defect_class, visibility, placement
         )
         stem = f"synth_{i:0{digits}d}"
         cv2.imwrite(str(out / "images" / f"{stem}.png"), sample.image)
