@@ -243,17 +243,15 @@ def run_one(model, clip: Clip, mode: str, config: BenchConfig) -> dict:  # model
         "peak_rss_mb": round(monitor.peak_rss_mb, 1),
         "seconds": summary.seconds,
         "defects": summary.defects,
-        **({"decode_ms": _mean_p95(source.decode_ms)} if mjpg else {}),
+        **({"decode_ms": _stage_figures(source.decode_ms)} if mjpg else {}),
     }
 
 
-def _mean_p95(values: list[float]) -> dict[str, float | None]:
-    """{"mean", "p95"} of per-frame times in ms, rounded to 0.01 (None for no values)."""
-    if not values:
-        return {"mean": None, "p95": None}
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
-    return {"mean": round(sum(values) / len(values), 2), "p95": round(p95, 2)}
+def _stage_figures(ring):  # ring: inspect.summary.Ring
+    """{"mean", "p50", "p95"} of a stage's times in ms, as the summary's `stages_ms` has them."""
+    from fabric_inspect.inspect.summary import percentiles
+
+    return {"mean": round(ring.mean, 3), **percentiles(ring, (50, 95))}
 
 
 def run_bench(

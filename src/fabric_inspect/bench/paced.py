@@ -35,6 +35,7 @@ import numpy as np
 from fabric_inspect.errors import SourceError
 from fabric_inspect.inspect.frames import Frame
 from fabric_inspect.inspect.latest import DEFAULT_DEPTH, LatestFrame
+from fabric_inspect.inspect.summary import Ring
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ class PacedSource:
         self._slot = LatestFrame(buffer)
         self._stop = threading.Event()
         self.late = 0  # frames read after their time stamp (the replay could not keep up)
-        self.decode_ms: list[float] = []  # MJPG: the capture thread's decoding time of each frame
+        self.decode_ms = Ring()  # MJPG: the capture thread's decoding time of each frame
         self._thread = threading.Thread(target=self._capture, name="fabric-inspect-replay", daemon=True)
 
     @property
