@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fabric_inspect.inspect.sources import SourceConfig, open_source
 from fabric_inspect.models.runtime import load_model
 
 STRIDE = 8
@@ -62,8 +63,6 @@ def roll_scores(maps: list[np.ndarray], truth: dict) -> dict:
 
 
 def main() -> None:
-    import cv2
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("video", type=Path)
     parser.add_argument("--model", type=Path, default=None)
@@ -75,14 +74,8 @@ def main() -> None:
     except (OSError, ValueError) as err:
         raise SystemExit(f"{truth_path}: no roll ground truth beside the video ({err})") from None
     model = load_model(args.model)
-    cap = cv2.VideoCapture(str(args.video))
-    maps = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        maps.append(model.predict(frame).score)
-    cap.release()
+    with open_source(SourceConfig(str(args.video), kind="video")) as source:  # as `run` reads it
+        maps = [model.predict(frame.image).score for frame in source]
     if len(maps) != truth.get("frames", len(maps)):
         raise SystemExit(f"{args.video}: read {len(maps)} frames, the ground truth has {truth['frames']}")
     result = {"video": str(args.video), "model": str(args.model or "shipped"), **roll_scores(maps, truth)}
