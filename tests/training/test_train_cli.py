@@ -48,6 +48,13 @@ def _fail(args: list[str]) -> str:
             ["train", "--synthetic", "--widths", "8,8,16", "--init", "default", "--out", "{tmp}/run"],
             "shape a fresh network",
         ),
+        (
+            ["train", "--synthetic", "--branches", "2", "--init", "default", "--out", "{tmp}/run"],
+            "shape a fresh network",
+        ),
+        (["train", "--synthetic", "--branches", "0", "--out", "{tmp}/run"], "--branches must be 1..8"),
+        (["train", "--synthetic", "--teacher", "{tmp}/missing.pt", "--out", "{tmp}/run"], "--teacher"),
+        (["train", "--synthetic", "--distill-weight", "2", "--out", "{tmp}/run"], "give --teacher too"),
         (["train", "--synthetic", "--device", "gpu", "--out", "{tmp}/run"], "--device must be auto, cpu"),
         (["train", "--synthetic", "--workers", "-1", "--out", "{tmp}/run"], "--workers must be in 0..64"),
         (["train", "--data", "{tmp}", "--workers", "2", "--out", "{tmp}/run"], "--workers renders synthetic"),
@@ -177,3 +184,32 @@ def test_keep_best_exports_the_best_epoch_and_a_finished_run_can_be_re_exported_
     assert kept["metrics"]["val_loss"] == pytest.approx(history[-1]["val_loss"])
     reexported = load_model(out / "model.onnx").info
     assert reexported.training["exported_epoch"] == 3 and reexported.version == kept["version"] == "5"
+
+
+@pytest.mark.slow
+def test_a_branched_student_of_a_teacher_trains_and_keeps_the_plain_network(synthetic_dataset, tmp_path):
+    """`--branches 2 --teacher T`: the run learns from T's map too, its checkpoints hold the branches
+    (to resume), and weights.pt and model.onnx hold the plain network computing the same map."""
+    from fabric_inspect.models.checkpoint import network_from_checkpoint, save_checkpoint
+    from fabric_inspect.models.network import DefectNet, NetworkConfig
+
+    teacher = DefectNet(NetworkConfig(widths=(4, 4, 12), dilations=(1,)))  # any shape that reads BGR
+    state = {"model": teacher.state_dict(), "config": teacher.config.to_dict(), "classes": ["x"]}
+    save_checkpoint(tmp_path / "teacher.pt", state)
+    out = tmp_path / "run"
+    args = ["train", "--data", str(synthetic_dataset), "--out", str(out), "--preset", "quick"]
+    args += ["--epochs", "1", "--steps", "3", "--batch-size", "4", "--crop", "64", "--no-progress"]
+    args += ["--widths", "8,8,16", "--branches", "2", "--teacher", str(tmp_path / "teacher.pt")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "metrics.json").read_text())["epochs"][0]["train_distill"] > 0
+    last = torch.load(out / "last.pt", weights_only=True)
+    kept = torch.load(out / "weights.pt", weights_only=True)
+    assert last["config"]["branches"] == 2 and kept["config"]["branches"] == 1
+    assert len(kept["model"]) < len(last["model"])
+    frame = cv2.imread(str(next((synthetic_dataset / "images").iterdir())))
+    x = torch.from_numpy(frame).permute(2, 0, 1)[None].float().sub(128) / 64
+    with torch.no_grad():
+        want = torch.sigmoid(network_from_checkpoint(last).eval()(x)[0])[0, 0].numpy()
+    got = load_model(out / "model.onnx").predict(frame).score
+    np.testing.assert_allclose(got, want, atol=1e-4)

@@ -152,3 +152,45 @@ def test_validation_runs_hold_one_size_and_kind_up_to_the_pixel_budget():
     runs = _same_size_runs(_val_set(), max_pixels=3 * 40 * 40)
     assert [len(run) for run in runs] == [3, 3, 1, 1, 1, 1, 1]
     assert all(len({(it.image.shape, it.mask is None) for it in run}) == 1 for run in runs)
+
+
+def _teacher(tmp_path, color: bool = True, bias: float = 2.0):
+    """A checkpoint of a net of another shape that calls every cell a defect (p = 0.88)."""
+    from fabric_inspect.models.checkpoint import save_checkpoint
+
+    torch.manual_seed(5)
+    net = DefectNet(NetworkConfig(color=color, widths=(4, 4, 12), dilations=(1, 2), classes=CLASSES))
+    with torch.no_grad():
+        net.head.weight.zero_()
+        net.head.bias[0] = bias
+    state = {"model": net.state_dict(), "config": net.config.to_dict(), "classes": list(CLASSES)}
+    return save_checkpoint(tmp_path / "teacher.pt", state)
+
+
+def _mean_score(net) -> float:
+    net.eval()
+    images = [item.image for item in TinySource().val_images()]
+    x = torch.stack([torch.from_numpy(i).permute(2, 0, 1) for i in images])
+    with torch.no_grad():
+        return float(torch.sigmoid(net((x.float() - 128) / 64)[0]).mean())
+
+
+def test_a_teacher_pulls_the_student_toward_its_map(tmp_path):
+    """The same run with and without a teacher that calls every cell a defect: with it, the student's
+    map rises toward the teacher's; without it, it stays low (the labels say fabric). The learning
+    rate is high so that 16 steps can move the map that far."""
+    teacher = _teacher(tmp_path)
+    settings = {"epochs": 2, "steps_per_epoch": 8, "lr": 0.2}
+    config = _config(**settings, teacher=str(teacher), distill_weight=20.0)
+    taught = _net()
+    result = train(taught, TinySource(), config, tmp_path / "taught", progress=False)
+    assert all(row["train_distill"] > 0 for row in result.history)
+    plain = _net()
+    train(plain, TinySource(), _config(**settings), tmp_path / "plain", progress=False)
+    assert _mean_score(plain) < 0.5 < _mean_score(taught)  # measured: 0.16 and 0.86
+
+
+def test_a_teacher_that_reads_other_frames_is_refused(tmp_path):
+    teacher = _teacher(tmp_path, color=False)
+    with pytest.raises(ConfigError, match="greyscale model"):
+        train(_net(), TinySource(), _config(teacher=str(teacher)), tmp_path / "run", progress=False)

@@ -120,6 +120,26 @@ def train(
             help="A fresh network's residual blocks at stride 8, one dilation each (the shipped 1,2,4,8).",
         ),
     ] = None,
+    branches: Annotated[
+        int | None,
+        typer.Option(
+            "--branches",
+            help="A fresh network's parallel branches per convolution while training (1: plain). "
+            "They are summed into one convolution at export, so the model runs as fast.",
+        ),
+    ] = None,
+    teacher: Annotated[
+        Path | None,
+        typer.Option(
+            "--teacher",
+            help="A trained checkpoint (.pt) whose defect map the net also learns (distillation), "
+            "e.g. a wider net too slow to run live; it reads the same frames as the net trained.",
+        ),
+    ] = None,
+    distill_weight: Annotated[
+        float | None,
+        typer.Option("--distill-weight", help="Weight of the teacher's term beside the labels' (1.0)."),
+    ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out from its last.pt.")
     ] = False,
@@ -159,10 +179,15 @@ def train(
         raise ConfigError(
             "--workers renders synthetic fabric; --data is read once and cropped in one background thread"
         )
-    if (widths is not None or dilations is not None) and (init is not None or resume):
+    if (widths is not None or dilations is not None or branches is not None) and (init is not None or resume):
         raise ConfigError(
-            "--widths and --dilations shape a fresh network; --init and --resume take the checkpoint's shape"
+            "--widths, --dilations and --branches shape a fresh network; "
+            "--init and --resume take the checkpoint's shape"
         )
+    if teacher is not None and not teacher.is_file():
+        raise InputError(f"--teacher {teacher} is not a file; give a weights.pt or last.pt of a training run")
+    if distill_weight is not None and teacher is None:
+        raise ConfigError("--distill-weight weighs the --teacher's term; give --teacher too")
     if resume and not (out / "last.pt").is_file():
         raise InputError(f"--resume: {out / 'last.pt'} does not exist; start the run without --resume first")
     config = preset(preset_name).with_overrides(
@@ -178,6 +203,9 @@ def train(
         color=False if grey else None,
         widths=_int_list(widths, "--widths"),
         dilations=_int_list(dilations, "--dilations"),
+        branches=branches,
+        teacher=str(teacher) if teacher is not None else None,
+        distill_weight=distill_weight,
     )
     if init is not None and init != "default" and not Path(init).is_file():
         raise InputError(f"--init {init} is neither 'default' nor an existing checkpoint file")
@@ -302,10 +330,11 @@ def prune(
         raise ConfigError(f"--out {out} must end in .pt")
     _need_torch()
     from fabric_inspect.models.checkpoint import load_checkpoint, network_from_checkpoint, save_checkpoint
+    from fabric_inspect.models.network import fuse_branches
     from fabric_inspect.training.prune import prune_stream, pruning_batch
 
     state = load_checkpoint(checkpoint)
-    net = network_from_checkpoint(state, source=str(checkpoint))
+    net = fuse_branches(network_from_checkpoint(state, source=str(checkpoint)).eval())
     before = net.config.widths[2]
     with stderr_bar("channels removed") as update:
         narrow = prune_stream(

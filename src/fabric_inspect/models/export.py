@@ -1,6 +1,7 @@
 """Export a DefectNet to one self-contained ONNX file, check it, and prove it computes what torch does.
 
-`export_onnx` = fold BatchNorm into the convolutions, and the input normalization into the stem
+`export_onnx` = sum training-time branches into one convolution each (`network.fuse_branches`), fold
+BatchNorm into the convolutions, and the input normalization into the stem
 (`network.fold_input`); a colour stem reads the frame's HWC memory as one H x 3W plane
 (`network.interleave_stem`: no transpose in the graph) -> torch.onnx.export (dynamic height and
 width, uint8 frame in, `score` and `class_logits` out) -> the stem's padding moved into the stem
@@ -32,6 +33,7 @@ from fabric_inspect.models.network import (
     DefectNet,
     FrameModel,
     fold_input,
+    fuse_branches,
     interleave_stem,
 )
 
@@ -206,7 +208,7 @@ def export_onnx(
         raise ModelError(f"export destination {out} must end in .onnx")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.stem + ".partial.onnx")
-    folded = interleave_stem(fold_input(fold_batchnorm(net)))
+    folded = interleave_stem(fold_input(fold_batchnorm(fuse_branches(net))))
     proto = _to_proto(FrameModel(folded).eval())
     fold_stem_pad(proto, *folded.stem_pad)
     set_props(proto, info)

@@ -19,6 +19,10 @@ Then residual depthwise-separable blocks at stride 8 with growing dilations wide
 gives one defect logit and one logit per class. Depthwise-separable blocks keep a 1280x720 frame near
 10 ms in onnxruntime on 2 CPU threads (see benchmarks/model_latency.py).
 
+While training, each convolution with its BatchNorm can be a sum of parallel branches
+(`NetworkConfig.branches`, `RepConvBN`); `fuse_branches` sums them back into the plain network, which
+is what is exported.
+
 `FrameModel` wraps it for export: it takes the raw uint8 frame (``[H, W, 3]`` BGR or ``[H, W]`` grey),
 casts and normalizes it inside the graph, and returns ``score = sigmoid(logit)`` ``[h, w]`` and
 ``class_logits`` ``[n_classes, h, w]`` (the ONNX contract in `fabric_inspect.models.metadata`).
@@ -61,6 +65,10 @@ class NetworkConfig:
     stem: str = "patch4"  # "patch4" | "conv3" (see the module docstring)
     # row and column context before the last block (LinePool): long thin defects read as lines
     line_pool: bool = False
+    # training-time branches per convolution (`RepConvBN`; 1: plain conv + BatchNorm). More branches
+    # give the optimizer more to work with; `fuse_branches` sums them back into one convolution each,
+    # so the exported graph is the plain network's whatever this is.
+    branches: int = 1
 
     def __post_init__(self) -> None:
         if self.stem not in STEMS:
@@ -69,6 +77,8 @@ class NetworkConfig:
             raise ConfigError("image_norm needs the conv3 stem (the patch4 stem folds a fixed normalization)")
         if len(self.widths) != 3 or any(w < 1 for w in self.widths):
             raise ConfigError(f"network widths must be 3 positive channel counts, got {self.widths}")
+        if not 1 <= self.branches <= 8:
+            raise ConfigError(f"network branches must be 1..8, got {self.branches}")
         if any(d < 1 for d in self.dilations):
             raise ConfigError(f"network dilations must be >= 1, got {self.dilations}")
         if not self.classes or len(set(self.classes)) != len(self.classes):
@@ -84,7 +94,7 @@ class NetworkConfig:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "checkpoint") -> NetworkConfig:
-        known = {"color", "widths", "dilations", "classes", "image_norm", "stem", "line_pool"}
+        known = {"color", "widths", "dilations", "classes", "image_norm", "stem", "line_pool", "branches"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(
@@ -100,6 +110,7 @@ class NetworkConfig:
                 # checkpoints written before the patch4 stem existed have no "stem" key
                 stem=str(data.get("stem", "conv3")),
                 line_pool=bool(data.get("line_pool", False)),
+                branches=int(data.get("branches", 1)),
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"{source}: malformed network config ({err})") from None
@@ -115,14 +126,96 @@ def _image_mean(x: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(x, 8, ceil_mode=True).mean(dim=(2, 3), keepdim=True)
 
 
-def _bn_relu(conv: nn.Conv2d) -> list[nn.Module]:
+class RepConvBN(nn.Module):
+    """A convolution + BatchNorm written as a sum of branches while training (as MobileOne): `k`
+    parallel convolutions of the same shape, each with its own BatchNorm; for a kernel larger than
+    1x1, a 1x1 convolution (+ BN) at its centre tap; and, where input and output match (stride 1,
+    same channels), a BatchNorm of the input itself. All are linear, so in eval mode their sum is
+    exactly one convolution with a bias (`fused`): the network it is fused into runs as fast as the
+    plain one. (A kernel whose centre tap moves, as the 4x4 stem's, has no 1x1 branch.) It stands
+    where the plain network has its Conv2d, followed by an Identity where the plain one has the
+    BatchNorm, so that both networks number their layers alike."""
+
+    def __init__(self, conv: nn.Conv2d, k: int) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(_like(conv) for _ in range(k))
+        self.norms = nn.ModuleList(nn.BatchNorm2d(conv.out_channels) for _ in range(k))
+        (kh, kw), (ph, pw), (dh, dw) = conv.kernel_size, conv.padding, conv.dilation
+        # the 1x1 branch reads each kernel's centre tap: an odd kernel padded to keep it in place
+        centred = kh % 2 == 1 and kw % 2 == 1 and (ph, pw) == (dh * (kh // 2), dw * (kw // 2))
+        self.scale: nn.Sequential | None = None
+        if (kh, kw) != (1, 1) and centred:
+            one = nn.Conv2d(
+                conv.in_channels, conv.out_channels, 1, conv.stride, groups=conv.groups, bias=False
+            )
+            self.scale = nn.Sequential(one, nn.BatchNorm2d(conv.out_channels))
+        same = conv.in_channels == conv.out_channels and conv.stride == (1, 1) and (kh % 2, kw % 2) == (1, 1)
+        self.skip = (
+            nn.BatchNorm2d(conv.out_channels) if same and conv.groups in (1, conv.in_channels) else None
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = sum(norm(conv(x)) for conv, norm in zip(self.convs, self.norms, strict=True))
+        if self.scale is not None:
+            out = out + self.scale(x)
+        if self.skip is not None:
+            out = out + self.skip(x)
+        return out
+
+    def fused(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(weight, bias) of the one convolution this computes in eval mode."""
+        first = self.convs[0]
+        weight = torch.zeros_like(first.weight)
+        bias = torch.zeros(first.out_channels)
+        kh, kw = first.kernel_size
+        for branch, norm in zip(self.convs, self.norms, strict=True):
+            w, b = _fold(branch.weight, norm)
+            weight, bias = weight + w, bias + b
+        if self.scale is not None:
+            w, b = _fold(self.scale[0].weight, self.scale[1])
+            weight[:, :, kh // 2, kw // 2] += w[:, :, 0, 0]
+            bias = bias + b
+        if self.skip is not None:
+            identity = torch.zeros_like(first.weight)
+            for c in range(first.out_channels):
+                identity[c, c if first.groups == 1 else 0, kh // 2, kw // 2] = 1.0
+            w, b = _fold(identity, self.skip)
+            weight, bias = weight + w, bias + b
+        return weight, bias
+
+
+def _like(conv: nn.Conv2d) -> nn.Conv2d:
+    """A fresh, bias-free convolution of `conv`'s shape."""
+    return nn.Conv2d(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,  # type: ignore[arg-type]
+        conv.stride,  # type: ignore[arg-type]
+        padding=conv.padding,  # type: ignore[arg-type]
+        dilation=conv.dilation,  # type: ignore[arg-type]
+        groups=conv.groups,
+        bias=False,
+    )
+
+
+def _fold(weight: torch.Tensor, norm: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """A bias-free convolution's weight followed by `norm` (eval mode) as one (weight, bias)."""
+    assert norm.running_var is not None and norm.running_mean is not None
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    return weight * scale[:, None, None, None], norm.bias - norm.running_mean * scale
+
+
+def _bn_relu(conv: nn.Conv2d, branches: int = 1) -> list[nn.Module]:
+    if branches > 1:
+        return [RepConvBN(conv, branches), nn.Identity(), nn.ReLU(inplace=True)]
     return [conv, nn.BatchNorm2d(conv.out_channels), nn.ReLU(inplace=True)]
 
 
-def _separable(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+def _separable(cin: int, cout: int, stride: int = 1, dilation: int = 1, branches: int = 1) -> nn.Sequential:
     """Depthwise 3x3 (BN, ReLU) then pointwise 1x1 (BN, ReLU)."""
     depthwise = nn.Conv2d(cin, cin, 3, stride, padding=dilation, dilation=dilation, groups=cin, bias=False)
-    return nn.Sequential(*_bn_relu(depthwise), *_bn_relu(nn.Conv2d(cin, cout, 1, bias=False)))
+    pointwise = nn.Conv2d(cin, cout, 1, bias=False)
+    return nn.Sequential(*_bn_relu(depthwise, branches), *_bn_relu(pointwise, branches))
 
 
 class _Residual(nn.Module):
@@ -170,15 +263,19 @@ class DefectNet(nn.Module):
         self.raw_input = False  # True after `fold_input`: takes pixel values, not normalized ones
         self.interleaved = False  # True after `interleave_stem`: takes [N, 1, H, 3W] (HWC memory order)
         w1, w2, w3 = config.widths
+        k = config.branches
         if config.stem == "patch4":
-            stem = nn.Sequential(*_bn_relu(nn.Conv2d(config.in_channels, w1, PATCH, PATCH, bias=False)))
-            middle = _separable(w1, w2)
+            stem_conv = nn.Conv2d(config.in_channels, w1, PATCH, PATCH, bias=False)
+            stem = nn.Sequential(*_bn_relu(stem_conv, k))
+            middle = _separable(w1, w2, branches=k)
             layers: list[nn.Module] = [stem, _Residual(middle) if w1 == w2 else middle]
-            layers.append(_separable(w2, w3, stride=2))
+            layers.append(_separable(w2, w3, stride=2, branches=k))
         else:
-            stem = nn.Sequential(*_bn_relu(nn.Conv2d(config.in_channels, w1, 3, 2, padding=1, bias=False)))
-            layers = [stem, _separable(w1, w2, stride=2), _separable(w2, w3, stride=2)]
-        layers += [_Residual(_separable(w3, w3, dilation=d)) for d in config.dilations]
+            stem_conv = nn.Conv2d(config.in_channels, w1, 3, 2, padding=1, bias=False)
+            stem = nn.Sequential(*_bn_relu(stem_conv, k))
+            layers = [stem, _separable(w1, w2, stride=2, branches=k)]
+            layers.append(_separable(w2, w3, stride=2, branches=k))
+        layers += [_Residual(_separable(w3, w3, dilation=d, branches=k)) for d in config.dilations]
         self.features = nn.Sequential(*layers)
         # before the last block, so that block can weigh the line context against the cell's own evidence
         self.lines = LinePool(w3) if config.line_pool else None
@@ -204,6 +301,39 @@ class DefectNet(nn.Module):
 
     def _with_lines(self, x: torch.Tensor) -> torch.Tensor:
         return self.features[-1](self.lines(self.features[:-1](x)))
+
+
+def fuse_branches(net: DefectNet) -> DefectNet:
+    """The plain network (``branches=1``) that computes what `net` computes in eval mode: each
+    `RepConvBN` summed into one convolution, with a BatchNorm that passes its bias through. `net`
+    itself when it has no branches. Used before export and for the weights a run keeps."""
+    if net.config.branches == 1:
+        return net
+    from dataclasses import replace
+
+    plain = DefectNet(replace(net.config, branches=1))
+    state = {k: v for k, v in net.state_dict().items() if ".convs." not in k and ".norms." not in k}
+    state = {k: v for k, v in state.items() if ".scale." not in k and ".skip." not in k}
+    names = dict(plain.named_modules())
+    with torch.no_grad():
+        for name, module in net.named_modules():
+            if not isinstance(module, RepConvBN):
+                continue
+            weight, bias = module.fused()
+            parent, index = name.rsplit(".", 1)
+            norm = names[f"{parent}.{int(index) + 1}"]
+            assert isinstance(norm, nn.BatchNorm2d)
+            state[f"{name}.weight"] = weight
+            norm_state = {
+                "weight": torch.ones_like(bias),
+                "bias": bias,
+                "running_mean": torch.zeros_like(bias),
+                "running_var": torch.full_like(bias, 1.0 - norm.eps),
+                "num_batches_tracked": torch.tensor(0),
+            }
+            state.update({f"{parent}.{int(index) + 1}.{k}": v for k, v in norm_state.items()})
+    plain.load_state_dict(state)
+    return plain.eval() if not net.training else plain
 
 
 def fold_input(net: DefectNet) -> DefectNet:

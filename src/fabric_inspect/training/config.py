@@ -72,12 +72,19 @@ class TrainConfig:
     dilations: tuple[int, ...] = (1, 2, 4, 8)
     image_norm: bool = False
     line_pool: bool = False  # row and column context (models.network.LinePool)
+    # training-time branches per convolution (models.network.RepConvBN), summed into the plain
+    # network at export: the same speed per frame; 1 = plain
+    branches: int = 1
     # synthetic: low-visibility defects are left out of the training targets (neither defect nor
     # fabric; see training.loss). Validation and every test still count them.
     ignore_low_visibility: bool = True
     # cells of a defect smaller than 8 map cells weigh up to this many times as much in the focal loss
     # (training.loss.small_defect_weights); 1 = every defect cell the same
     small_defect_boost: float = 1.0
+    # knowledge distillation: a trained checkpoint (.pt) whose defect map the net also learns
+    # (training.loss.distill_loss), e.g. a wider net too slow to ship; None: labels only
+    teacher: str | None = None
+    distill_weight: float = 1.0  # the distillation term's weight beside the label terms
 
     def __post_init__(self) -> None:
         positive = ("epochs", "steps_per_epoch", "batch_size", "val_images", "val_size", "threads")
@@ -112,6 +119,10 @@ class TrainConfig:
                     f"large_border_ignore must be >= 0 and leave part of the {min(self.large_crops)} px "
                     f"crop, got {self.large_border_ignore}"
                 )
+        if not 1 <= self.branches <= 8:
+            raise ConfigError(f"--branches must be 1..8, got {self.branches}")
+        if not 0.0 <= self.distill_weight <= 100.0:
+            raise ConfigError(f"--distill-weight must be in 0..100, got {self.distill_weight}")
         if not 0.0 < self.lr < 1.0:
             raise ConfigError(f"--lr must be in (0, 1), got {self.lr}")
         if self.patience < 1:
@@ -186,6 +197,7 @@ class TrainConfig:
             "dilations": list(self.dilations),
             "image_norm": self.image_norm,
             "line_pool": self.line_pool,
+            "branches": self.branches,
         }
 
 

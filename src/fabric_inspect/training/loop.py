@@ -28,12 +28,12 @@ import numpy as np
 import torch
 
 from fabric_inspect.errors import ConfigError
-from fabric_inspect.models.checkpoint import load_checkpoint, save_checkpoint
+from fabric_inspect.models.checkpoint import load_checkpoint, network_from_checkpoint, save_checkpoint
 from fabric_inspect.models.network import DefectNet, normalize
 from fabric_inspect.training.compute import ComputeConfig, describe_device, resolve_device
 from fabric_inspect.training.config import TrainConfig
 from fabric_inspect.training.data import ValImage, to_batch
-from fabric_inspect.training.loss import Batch, defect_loss
+from fabric_inspect.training.loss import Batch, defect_loss, distill_loss
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,22 @@ def _state(net, optimizer, scheduler, config, epoch, history, best) -> dict[str,
     }
 
 
-def _train_epoch(net, source, optimizer, scheduler, epoch, config, bar, task) -> dict[str, float]:
+def load_teacher(path: str, student: DefectNet, device: torch.device) -> DefectNet:
+    """The distillation teacher (`TrainConfig.teacher`): a checkpoint's network, frozen, in eval mode
+    on `device`. It must read the frames the student reads (colour or grey)."""
+    net = network_from_checkpoint(load_checkpoint(path), source=f"teacher {path}")
+    if net.config.color != student.config.color:
+        kind = "colour" if net.config.color else "greyscale"
+        raise ConfigError(f"teacher {path} is a {kind} model; the student reads the other kind of frame")
+    net.eval().requires_grad_(False).to(device)
+    if device.type == "cpu":
+        net.to(memory_format=torch.channels_last)
+    return net
+
+
+def _train_epoch(
+    net, source, optimizer, scheduler, epoch, config, bar, task, teacher=None
+) -> dict[str, float]:
     """One epoch; the source makes the next batches while this one trains (`Source.batches`)."""
     net.train()
     device = _device_of(net)
@@ -181,8 +196,14 @@ def _train_epoch(net, source, optimizer, scheduler, epoch, config, bar, task) ->
     first = epoch * config.steps_per_epoch
     for i, batch in enumerate(source.batches(range(first, first + config.steps_per_epoch))):
         batch = _on(batch, device)
-        logit, class_logits = net(_net_input(batch.images, device))
+        x = _net_input(batch.images, device)
+        logit, class_logits = net(x)
         terms = defect_loss(logit, class_logits, batch, config.small_defect_boost)
+        if teacher is not None:
+            with torch.no_grad():
+                teacher_logit = teacher(x)[0]
+            terms["distill"] = distill_loss(logit, teacher_logit, batch)
+            terms["loss"] = terms["loss"] + config.distill_weight * terms["distill"]
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -218,6 +239,7 @@ def train(
     if device.type == "cpu":  # see _net_input; back to the default layout at the end
         net.to(memory_format=torch.channels_last)
     optimizer, scheduler = _optimizer(net, config)
+    teacher = load_teacher(config.teacher, net, device) if config.teacher else None
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"val_loss": math.inf, "val_image_auroc": None, "epoch": -1}
     start = 0
@@ -253,7 +275,7 @@ def train(
                 started = time.perf_counter()
                 row: dict[str, Any] = {
                     "epoch": epoch + 1,
-                    **_train_epoch(net, source, optimizer, scheduler, epoch, config, bar, task),
+                    **_train_epoch(net, source, optimizer, scheduler, epoch, config, bar, task, teacher),
                 }
                 row.update(validate(net, val))
                 row["lr"] = scheduler.get_last_lr()[0]

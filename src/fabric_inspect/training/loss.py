@@ -10,6 +10,8 @@
   the probability everywhere (for a uniform p its gradient is always negative), which held a first
   synthetic run at a grey 0.2 map with an image AUROC of 0.55 after 300 steps.
 - Class logits: cross-entropy at defect cells (pixel-labelled) or at the map's maximum (image-level).
+- Distillation (with a teacher network, `distill_loss`): the binary KL divergence from the teacher's
+  map to the student's on every cell, and BCE of the student's maximum against the teacher's.
 
 A cell is a defect cell when any pixel of its stride x stride block is; its class is the most frequent
 defect class among those pixels. Mask pixels of value IGNORE (255) mark defects the net is not asked to
@@ -28,6 +30,7 @@ import torch.nn.functional as F
 FOCAL_GAMMA = 2.0
 CLASS_WEIGHT = 0.5
 IGNORE = 255  # mask value: a defect that counts neither as defect nor as fabric
+STRIDE = 8  # the score map's cell side in pixels
 SMALL_DEFECT_CELLS = 8.0  # a defect smaller than this many map cells gets its cells weighted up
 
 
@@ -139,3 +142,29 @@ def defect_loss(
         terms["cls"] = CLASS_WEIGHT * F.cross_entropy(all_logits, torch.cat(ce_targets))
     terms["loss"] = terms["focal"] + terms["mil"] + terms["cls"]
     return terms
+
+
+def binary_kl(student_logit: torch.Tensor, teacher_logit: torch.Tensor) -> torch.Tensor:
+    """Per-element KL(teacher || student) of two Bernoulli distributions given as logits (>= 0, 0 when
+    they agree): the BCE against the teacher's probability minus the teacher's own entropy."""
+    p = torch.sigmoid(teacher_logit)
+    bce = F.binary_cross_entropy_with_logits(student_logit, p, reduction="none")
+    entropy = F.binary_cross_entropy_with_logits(teacher_logit, p, reduction="none")
+    return bce - entropy
+
+
+def distill_loss(student_logit: torch.Tensor, teacher_logit: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """What a student learns from a teacher's defect map ([N, 1, h, w] logits each): the binary KL on
+    every cell, summed and divided by the batch's defect cells (at least 8, as the focal term, so the
+    two weigh alike however rare the defects), plus the KL of each image's maximum (the image score)."""
+    if student_logit.shape != teacher_logit.shape:
+        raise ValueError(
+            f"teacher map {tuple(teacher_logit.shape)} does not match "
+            f"the student's {tuple(student_logit.shape)}"
+        )
+    teacher_logit = teacher_logit.detach()
+    defect = ((batch.masks > 0) & (batch.masks != IGNORE)).float()[:, None]
+    defect_cells = F.max_pool2d(defect, STRIDE, ceil_mode=True).sum()
+    cells = binary_kl(student_logit, teacher_logit).sum() / max(float(defect_cells), 8.0)
+    peaks = binary_kl(student_logit.flatten(1).max(1).values, teacher_logit.flatten(1).max(1).values)
+    return cells + peaks.mean()

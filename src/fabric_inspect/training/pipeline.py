@@ -28,7 +28,7 @@ from fabric_inspect.models.checkpoint import (
     save_checkpoint,
 )
 from fabric_inspect.models.export import export_onnx, model_info_for
-from fabric_inspect.models.network import DefectNet, NetworkConfig
+from fabric_inspect.models.network import DefectNet, NetworkConfig, fuse_branches
 from fabric_inspect.training.compute import ComputeConfig
 from fabric_inspect.training.config import TrainConfig, check_keep
 from fabric_inspect.training.loop import train
@@ -132,7 +132,8 @@ def finalize(
     from fabric_inspect.training.calibrate import calibrate_threshold, false_alarm_rate
 
     state = load_checkpoint(checkpoint)
-    net = network_from_checkpoint(state, source=str(checkpoint)).eval()
+    # weights.pt and the export hold the plain network, training-time branches summed
+    net = fuse_branches(network_from_checkpoint(state, source=str(checkpoint)).eval())
     epoch = int(state["epoch"])
     row = next((r for r in state.get("history", []) if r.get("epoch") == epoch + 1), state["best"])
     summary = {**source.summary(), **(summary or {})}
