@@ -87,3 +87,22 @@ def test_branches_are_validated_and_old_configs_load_plain():
 def test_a_plain_network_is_its_own_fusion():
     net = DefectNet(NetworkConfig(**SHAPE))
     assert fuse_branches(net) is net
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_branches_added_to_trained_weights_change_nothing_until_trained(mode):
+    from fabric_inspect.models.network import add_branches
+
+    plain = _branched(seed=4, branches=1)
+    branched = add_branches(plain, 3)
+    assert branched.config.branches == 3
+    plain.train(mode == "train")
+    branched.train(mode == "train")
+    x = torch.randn(2, 3, 45, 77)
+    with torch.no_grad():
+        for want, got in zip(plain(x), branched(x), strict=True):
+            torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+    branched.eval()
+    plain.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(fuse_branches(branched)(x)[0], plain(x)[0], atol=1e-5, rtol=1e-4)

@@ -49,8 +49,8 @@ def _fail(args: list[str]) -> str:
             "shape a fresh network",
         ),
         (
-            ["train", "--synthetic", "--branches", "2", "--init", "default", "--out", "{tmp}/run"],
-            "shape a fresh network",
+            ["train", "--synthetic", "--branches", "2", "--resume", "--out", "{tmp}/run"],
+            "leave out --branches",
         ),
         (["train", "--synthetic", "--branches", "0", "--out", "{tmp}/run"], "--branches must be 1..8"),
         (["train", "--synthetic", "--teacher", "{tmp}/missing.pt", "--out", "{tmp}/run"], "--teacher"),

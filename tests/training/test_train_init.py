@@ -63,3 +63,12 @@ def test_init_from_a_checkpoint_without_line_pooling_adds_it_and_computes_the_sa
     with torch.no_grad():
         for a, b in zip(old(x), net(x), strict=True):
             assert torch.equal(a, b)
+
+
+def test_init_with_branches_trains_on_with_them_and_computes_the_same_map_at_the_start(tmp_path):
+    net, path = _checkpoint(tmp_path)
+    got = init_network(str(path), TrainConfig(**SHAPE, branches=2), ("a", "b"))
+    assert got.config.branches == 2 and net.config.branches == 1
+    x = torch.randn(1, 3, 40, 48)
+    with torch.no_grad():
+        torch.testing.assert_close(got.eval()(x)[0], net.eval()(x)[0], atol=1e-5, rtol=1e-4)

@@ -124,8 +124,9 @@ def train(
         int | None,
         typer.Option(
             "--branches",
-            help="A fresh network's parallel branches per convolution while training (1: plain). "
-            "They are summed into one convolution at export, so the model runs as fast.",
+            help="Parallel branches per convolution while training (1: plain); with --init, the "
+            "new ones start at zero. They are summed into one convolution at export, so the model "
+            "runs as fast.",
         ),
     ] = None,
     teacher: Annotated[
@@ -179,11 +180,12 @@ def train(
         raise ConfigError(
             "--workers renders synthetic fabric; --data is read once and cropped in one background thread"
         )
-    if (widths is not None or dilations is not None or branches is not None) and (init is not None or resume):
+    if (widths is not None or dilations is not None) and (init is not None or resume):
         raise ConfigError(
-            "--widths, --dilations and --branches shape a fresh network; "
-            "--init and --resume take the checkpoint's shape"
+            "--widths and --dilations shape a fresh network; --init and --resume take the checkpoint's shape"
         )
+    if branches is not None and resume:
+        raise ConfigError("--resume continues a run with its own branches; leave out --branches")
     if teacher is not None and not teacher.is_file():
         raise InputError(f"--teacher {teacher} is not a file; give a weights.pt or last.pt of a training run")
     if distill_weight is not None and teacher is None:

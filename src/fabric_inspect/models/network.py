@@ -336,6 +336,39 @@ def fuse_branches(net: DefectNet) -> DefectNet:
     return plain.eval() if not net.training else plain
 
 
+def add_branches(net: DefectNet, k: int) -> DefectNet:
+    """A network with `k` branches per convolution (`RepConvBN`) that computes exactly what the plain
+    `net` computes, in training and in eval mode: each convolution and its BatchNorm become the first
+    branch, and every other branch, centre tap and skip starts with its BatchNorm's scale and shift at
+    zero, so it adds nothing until training grows it. For training on with branches from trained
+    weights (`train --init ... --branches K`)."""
+    if net.config.branches != 1:
+        raise ValueError(f"add_branches needs a plain network, this one has {net.config.branches} branches")
+    if k == 1:
+        return net
+    from dataclasses import replace
+
+    branched = DefectNet(replace(net.config, branches=k))
+    branched.train(net.training)
+    plain = dict(net.named_modules())
+    state = branched.state_dict()
+    state.update({key: value for key, value in net.state_dict().items() if key in state})
+    for name, module in branched.named_modules():
+        if not isinstance(module, RepConvBN):
+            continue
+        parent, index = name.rsplit(".", 1)
+        conv, norm = plain[name], plain[f"{parent}.{int(index) + 1}"]
+        state[f"{name}.convs.0.weight"] = conv.weight.detach().clone()
+        state.update({f"{name}.norms.0.{key}": value.clone() for key, value in norm.state_dict().items()})
+        silent = [f"norms.{i}" for i in range(1, k)] + ["scale.1"] * (module.scale is not None)
+        silent += ["skip"] * (module.skip is not None)
+        for part in silent:
+            state[f"{name}.{part}.weight"] = torch.zeros_like(state[f"{name}.{part}.weight"])
+            state[f"{name}.{part}.bias"] = torch.zeros_like(state[f"{name}.{part}.bias"])
+    branched.load_state_dict(state)
+    return branched
+
+
 def fold_input(net: DefectNet) -> DefectNet:
     """`net` (patch4, BatchNorm already folded, eval mode) changed in place to take raw pixel values:
     the stem convolution absorbs (pixel - 128) / 64, exactly, padding included (black is 0 raw and

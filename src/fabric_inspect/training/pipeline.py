@@ -28,7 +28,7 @@ from fabric_inspect.models.checkpoint import (
     save_checkpoint,
 )
 from fabric_inspect.models.export import export_onnx, model_info_for
-from fabric_inspect.models.network import DefectNet, NetworkConfig, fuse_branches
+from fabric_inspect.models.network import DefectNet, NetworkConfig, add_branches, fuse_branches
 from fabric_inspect.training.compute import ComputeConfig
 from fabric_inspect.training.config import TrainConfig, check_keep
 from fabric_inspect.training.loop import train
@@ -65,6 +65,15 @@ def init_network(init: str | None, config: TrainConfig, classes: tuple[str, ...]
     if net.config.color != config.color:
         kind = "colour" if net.config.color else "greyscale"
         raise ModelError(f"--init {init}: {path} is a {kind} model; train with the same colour setting")
+    net = _shaped(net, init, config, classes)
+    if config.branches > 1 and net.config.branches == 1:
+        log.info("--init %s: %d branches per convolution (the new ones start at zero)", init, config.branches)
+        net = add_branches(net, config.branches)
+    return net
+
+
+def _shaped(net: DefectNet, init: str, config: TrainConfig, classes: tuple[str, ...]) -> DefectNet:
+    """`net` with the run's classes and line pooling (both added so as to change no score)."""
     add_lines = config.line_pool and not net.config.line_pool
     same_classes = tuple(net.config.classes) == classes
     if same_classes and not add_lines:
