@@ -11,7 +11,7 @@
   synthetic run at a grey 0.2 map with an image AUROC of 0.55 after 300 steps.
 - Class logits: cross-entropy at defect cells (pixel-labelled) or at the map's maximum (image-level).
 - Distillation (with a teacher network, `distill_loss`): the binary KL divergence from the teacher's
-  map to the student's on every cell, and BCE of the student's maximum against the teacher's.
+  map to the student's on every cell, and the same between the two maps' maxima (the image scores).
 
 A cell is a defect cell when any pixel of its stride x stride block is; its class is the most frequent
 defect class among those pixels. Mask pixels of value IGNORE (255) mark defects the net is not asked to
