@@ -9,8 +9,10 @@ import torch
 
 from fabric_inspect.errors import ConfigError
 from fabric_inspect.models.export import export_onnx, model_info_for
-from fabric_inspect.models.network import DefectNet, NetworkConfig, RepConvBN, fuse_branches
+from fabric_inspect.models.network import DefectNet, NetworkConfig, RepConvBN, fuse_branches, normalize
 from fabric_inspect.models.runtime import load_model
+
+from .helpers import randomize_batchnorm
 
 SHAPE = {"widths": (4, 8, 8), "dilations": (1, 2), "classes": ("hole", "stain"), "line_pool": True}
 
@@ -18,13 +20,7 @@ SHAPE = {"widths": (4, 8, 8), "dilations": (1, 2), "classes": ("hole", "stain"),
 def _branched(seed: int = 0, **kw) -> DefectNet:
     """A branched net whose BatchNorms hold distinct, non-trivial statistics (so fusing must use them)."""
     torch.manual_seed(seed)
-    net = DefectNet(NetworkConfig(**{**SHAPE, **kw}))
-    for module in net.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
-            module.weight.data.uniform_(0.5, 1.5)
-            module.bias.data.uniform_(-0.2, 0.2)
+    net = randomize_batchnorm(DefectNet(NetworkConfig(**{**SHAPE, **kw})))
     for conv in (net.lines.column, net.lines.row):
         torch.nn.init.normal_(conv.weight, std=0.5)
     return net.eval()
@@ -71,7 +67,7 @@ def test_a_branched_net_exports_the_plain_graph_and_keeps_parity(tmp_path):
     ops = [[n.op_type for n in onnx.load(str(p)).graph.node] for p in (path, reference)]
     assert ops[0] == ops[1]
     with torch.no_grad():
-        want = torch.sigmoid(net(torch.from_numpy(frames[0]).permute(2, 0, 1)[None].float().sub(128) / 64)[0])
+        want = torch.sigmoid(net(normalize(torch.from_numpy(frames[0]).permute(2, 0, 1)[None]))[0])
     np.testing.assert_allclose(load_model(path).predict(frames[0]).score, want[0, 0].numpy(), atol=1e-4)
 
 

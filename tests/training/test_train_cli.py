@@ -191,7 +191,7 @@ def test_a_branched_student_of_a_teacher_trains_and_keeps_the_plain_network(synt
     """`--branches 2 --teacher T`: the run learns from T's map too, its checkpoints hold the branches
     (to resume), and weights.pt and model.onnx hold the plain network computing the same map."""
     from fabric_inspect.models.checkpoint import network_from_checkpoint, save_checkpoint
-    from fabric_inspect.models.network import DefectNet, NetworkConfig
+    from fabric_inspect.models.network import DefectNet, NetworkConfig, normalize
 
     teacher = DefectNet(NetworkConfig(widths=(4, 4, 12), dilations=(1,)))  # any shape that reads BGR
     state = {"model": teacher.state_dict(), "config": teacher.config.to_dict(), "classes": ["x"]}
@@ -208,7 +208,7 @@ def test_a_branched_student_of_a_teacher_trains_and_keeps_the_plain_network(synt
     assert last["config"]["branches"] == 2 and kept["config"]["branches"] == 1
     assert len(kept["model"]) < len(last["model"])
     frame = cv2.imread(str(next((synthetic_dataset / "images").iterdir())))
-    x = torch.from_numpy(frame).permute(2, 0, 1)[None].float().sub(128) / 64
+    x = normalize(torch.from_numpy(frame).permute(2, 0, 1)[None])
     with torch.no_grad():
         want = torch.sigmoid(network_from_checkpoint(last).eval()(x)[0])[0, 0].numpy()
     got = load_model(out / "model.onnx").predict(frame).score

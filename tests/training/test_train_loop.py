@@ -9,7 +9,7 @@ import torch
 
 from fabric_inspect.errors import ConfigError
 from fabric_inspect.models.checkpoint import load_checkpoint
-from fabric_inspect.models.network import DefectNet, NetworkConfig
+from fabric_inspect.models.network import DefectNet, NetworkConfig, normalize
 from fabric_inspect.training.config import TrainConfig
 from fabric_inspect.training.data import ValImage
 from fabric_inspect.training.loop import _same_size_runs, is_better, train, validate
@@ -172,7 +172,7 @@ def _mean_score(net) -> float:
     images = [item.image for item in TinySource().val_images()]
     x = torch.stack([torch.from_numpy(i).permute(2, 0, 1) for i in images])
     with torch.no_grad():
-        return float(torch.sigmoid(net((x.float() - 128) / 64)[0]).mean())
+        return float(torch.sigmoid(net(normalize(x))[0]).mean())
 
 
 def test_a_teacher_pulls_the_student_toward_its_map(tmp_path):

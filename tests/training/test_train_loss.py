@@ -117,11 +117,10 @@ def test_the_boost_makes_a_missed_small_defect_cost_more_than_a_missed_large_one
 def test_distillation_is_zero_where_the_student_matches_the_teacher_and_pulls_it_there():
     from fabric_inspect.training.loss import binary_kl, distill_loss
 
-    batch = _batch(has_mask=True)
-    teacher = torch.randn(2, 1, 2, 2) * 3
-    assert float(distill_loss(teacher.clone(), teacher, batch)) == pytest.approx(0.0, abs=1e-6)
-    student = torch.zeros(2, 1, 2, 2, requires_grad=True)
-    loss = distill_loss(student, teacher, batch)
+    teacher = torch.randn(2, 2, 2) * 3
+    assert float(distill_loss(teacher.clone(), teacher, 1.0)) == pytest.approx(0.0, abs=1e-6)
+    student = torch.zeros(2, 2, 2, requires_grad=True)
+    loss = distill_loss(student, teacher, 1.0)
     assert float(loss.detach()) > 0.0
     assert (binary_kl(torch.zeros(3), torch.tensor([-2.0, 0.0, 2.0])) >= 0).all()
     loss.backward()
@@ -133,4 +132,4 @@ def test_distillation_refuses_a_teacher_map_of_another_size():
     from fabric_inspect.training.loss import distill_loss
 
     with pytest.raises(ValueError, match="teacher map"):
-        distill_loss(torch.zeros(2, 1, 2, 2), torch.zeros(2, 1, 3, 2), _batch(has_mask=True))
+        distill_loss(torch.zeros(2, 2, 2), torch.zeros(2, 3, 2), 1.0)

@@ -177,8 +177,8 @@ class RepConvBN(nn.Module):
             bias = bias + b
         if self.skip is not None:
             identity = torch.zeros_like(first.weight)
-            for c in range(first.out_channels):
-                identity[c, c if first.groups == 1 else 0, kh // 2, kw // 2] = 1.0
+            channels = torch.arange(first.out_channels)
+            identity[channels, channels if first.groups == 1 else 0, kh // 2, kw // 2] = 1.0
             w, b = _fold(identity, self.skip)
             weight, bias = weight + w, bias + b
         return weight, bias
@@ -312,8 +312,8 @@ def fuse_branches(net: DefectNet) -> DefectNet:
     from dataclasses import replace
 
     plain = DefectNet(replace(net.config, branches=1))
-    state = {k: v for k, v in net.state_dict().items() if ".convs." not in k and ".norms." not in k}
-    state = {k: v for k, v in state.items() if ".scale." not in k and ".skip." not in k}
+    branch_parts = (".convs.", ".norms.", ".scale.", ".skip.")
+    state = {k: v for k, v in net.state_dict().items() if not any(part in k for part in branch_parts)}
     names = dict(plain.named_modules())
     with torch.no_grad():
         for name, module in net.named_modules():
@@ -333,7 +333,7 @@ def fuse_branches(net: DefectNet) -> DefectNet:
             }
             state.update({f"{parent}.{int(index) + 1}.{k}": v for k, v in norm_state.items()})
     plain.load_state_dict(state)
-    return plain.eval() if not net.training else plain
+    return plain.train(net.training)
 
 
 def add_branches(net: DefectNet, k: int) -> DefectNet:

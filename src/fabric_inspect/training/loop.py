@@ -33,7 +33,7 @@ from fabric_inspect.models.network import DefectNet, normalize
 from fabric_inspect.training.compute import ComputeConfig, describe_device, resolve_device
 from fabric_inspect.training.config import TrainConfig
 from fabric_inspect.training.data import ValImage, to_batch
-from fabric_inspect.training.loss import Batch, defect_loss, distill_loss
+from fabric_inspect.training.loss import Batch, defect_loss
 
 log = logging.getLogger(__name__)
 
@@ -198,12 +198,13 @@ def _train_epoch(
         batch = _on(batch, device)
         x = _net_input(batch.images, device)
         logit, class_logits = net(x)
-        terms = defect_loss(logit, class_logits, batch, config.small_defect_boost)
+        teacher_logit = None
         if teacher is not None:
             with torch.no_grad():
                 teacher_logit = teacher(x)[0]
-            terms["distill"] = distill_loss(logit, teacher_logit, batch)
-            terms["loss"] = terms["loss"] + config.distill_weight * terms["distill"]
+        terms = defect_loss(
+            logit, class_logits, batch, config.small_defect_boost, teacher_logit, config.distill_weight
+        )
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)

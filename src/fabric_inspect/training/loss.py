@@ -30,7 +30,6 @@ import torch.nn.functional as F
 FOCAL_GAMMA = 2.0
 CLASS_WEIGHT = 0.5
 IGNORE = 255  # mask value: a defect that counts neither as defect nor as fabric
-STRIDE = 8  # the score map's cell side in pixels
 SMALL_DEFECT_CELLS = 8.0  # a defect smaller than this many map cells gets its cells weighted up
 
 
@@ -101,10 +100,16 @@ def small_defect_weights(target: torch.Tensor, boost: float) -> torch.Tensor:
 
 
 def defect_loss(
-    logit: torch.Tensor, class_logits: torch.Tensor, batch: Batch, small_defect_boost: float = 1.0
+    logit: torch.Tensor,
+    class_logits: torch.Tensor,
+    batch: Batch,
+    small_defect_boost: float = 1.0,
+    teacher_logit: torch.Tensor | None = None,
+    distill_weight: float = 1.0,
 ) -> dict[str, torch.Tensor]:
     """Loss terms and their total ("loss") for network outputs on `batch`; cells of small defects
-    weigh up to `small_defect_boost` times as much in the focal term (`small_defect_weights`)."""
+    weigh up to `small_defect_boost` times as much in the focal term (`small_defect_weights`). With a
+    teacher's defect logit ([N, 1, h, w]), the total adds `distill_weight` times `distill_loss`."""
     n_classes = class_logits.shape[1]
     logit = logit[:, 0]
     target, cls, ignore = cell_targets(batch.masks, n_classes)
@@ -141,6 +146,9 @@ def defect_loss(
     if all_logits.shape[0]:
         terms["cls"] = CLASS_WEIGHT * F.cross_entropy(all_logits, torch.cat(ce_targets))
     terms["loss"] = terms["focal"] + terms["mil"] + terms["cls"]
+    if teacher_logit is not None:
+        terms["distill"] = distill_loss(logit, teacher_logit[:, 0], float(target.sum()))
+        terms["loss"] = terms["loss"] + distill_weight * terms["distill"]
     return terms
 
 
@@ -153,9 +161,11 @@ def binary_kl(student_logit: torch.Tensor, teacher_logit: torch.Tensor) -> torch
     return bce - entropy
 
 
-def distill_loss(student_logit: torch.Tensor, teacher_logit: torch.Tensor, batch: Batch) -> torch.Tensor:
-    """What a student learns from a teacher's defect map ([N, 1, h, w] logits each): the binary KL on
-    every cell, summed and divided by the batch's defect cells (at least 8, as the focal term, so the
+def distill_loss(
+    student_logit: torch.Tensor, teacher_logit: torch.Tensor, defect_cells: float
+) -> torch.Tensor:
+    """What a student learns from a teacher's defect map ([N, h, w] logits each): the binary KL on
+    every cell, summed and divided by the batch's `defect_cells` (at least 8, as the focal term, so the
     two weigh alike however rare the defects), plus the KL of each image's maximum (the image score)."""
     if student_logit.shape != teacher_logit.shape:
         raise ValueError(
@@ -163,8 +173,6 @@ def distill_loss(student_logit: torch.Tensor, teacher_logit: torch.Tensor, batch
             f"the student's {tuple(student_logit.shape)}"
         )
     teacher_logit = teacher_logit.detach()
-    defect = ((batch.masks > 0) & (batch.masks != IGNORE)).float()[:, None]
-    defect_cells = F.max_pool2d(defect, STRIDE, ceil_mode=True).sum()
-    cells = binary_kl(student_logit, teacher_logit).sum() / max(float(defect_cells), 8.0)
+    cells = binary_kl(student_logit, teacher_logit).sum() / max(defect_cells, 8.0)
     peaks = binary_kl(student_logit.flatten(1).max(1).values, teacher_logit.flatten(1).max(1).values)
     return cells + peaks.mean()
