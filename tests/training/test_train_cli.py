@@ -213,3 +213,8 @@ def test_a_branched_student_of_a_teacher_trains_and_keeps_the_plain_network(synt
         want = torch.sigmoid(network_from_checkpoint(last).eval()(x)[0])[0, 0].numpy()
     got = load_model(out / "model.onnx").predict(frame).score
     np.testing.assert_allclose(got, want, atol=1e-4)
+
+    resumed = [a for a in args if a not in ("--widths", "8,8,16", "--branches", "2")] + ["--resume"]
+    result = runner.invoke(app, resumed)  # the run's own shape and branches, from last.pt
+    assert result.exit_code == 0, result.output
+    assert torch.load(out / "weights.pt", weights_only=True)["config"]["widths"] == [8, 8, 16]

@@ -71,6 +71,14 @@ def test_resume_with_other_settings_is_refused(tmp_path):
         train(_net(), TinySource(), _config(epochs=1, lr=5e-3), tmp_path, resume=True, progress=False)
 
 
+def test_resume_may_use_another_thread_count(tmp_path):
+    """Threads change the speed, not what is trained: a run stopped on one core goes on with two."""
+    with pytest.raises(KeyboardInterrupt):
+        train(_net(), TinySource(fail_at_step=8), _config(threads=1), tmp_path, progress=False)
+    result = train(_net(), TinySource(), _config(threads=2), tmp_path, resume=True, progress=False)
+    assert [r["epoch"] for r in result.history] == [1, 2]
+
+
 def test_early_stopping_ends_a_run_that_stopped_improving(tmp_path):
     net = _net()
     for module in net.modules():

@@ -294,7 +294,7 @@ def _resume(
 ) -> tuple[list[dict[str, Any]], dict[str, Any], int]:
     """Load last.pt into the network, optimizer and scheduler: (history, best, first epoch to run)."""
     state = load_checkpoint(last_path)
-    if state.get("train_config") != config.to_dict():
+    if _without_threads(state.get("train_config")) != _without_threads(config.to_dict()):
         raise ConfigError(
             f"--resume: {last_path} was trained with other settings; resume with the same options "
             "or start a new --out folder"
@@ -305,6 +305,12 @@ def _resume(
     start = int(state["epoch"]) + 1
     log.info("resuming %s at epoch %d", last_path, start + 1)
     return list(state["history"]), dict(state["best"]), start
+
+
+def _without_threads(settings: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Training settings less the thread count, which changes the speed, not what is trained: a run
+    goes on with more cores, or on another machine."""
+    return None if settings is None else {k: v for k, v in settings.items() if k != "threads"}
 
 
 def _save_epoch(
