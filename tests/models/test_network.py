@@ -57,6 +57,11 @@ def test_network_config_round_trips_through_a_plain_dict():
     assert NetworkConfig.from_dict(config.to_dict()) == config
 
 
+def test_a_network_config_without_a_shape_takes_the_default_shape():
+    config = NetworkConfig.from_dict({"classes": ["hole"]})
+    assert (config.widths, config.dilations) == (NetworkConfig().widths, NetworkConfig().dilations)
+
+
 def test_unknown_network_config_key_is_named():
     with pytest.raises(ConfigError, match="depth"):
         NetworkConfig.from_dict({"depth": 5}, source="x.pt")

@@ -100,11 +100,12 @@ class NetworkConfig:
             raise ConfigError(
                 f"{source}: unknown network config keys {sorted(unknown)}; expected {sorted(known)}"
             )
+        default = cls()  # the class attributes are slots descriptors, not the defaults
         try:
             return cls(
                 color=bool(data.get("color", True)),
-                widths=tuple(int(w) for w in data.get("widths", cls.widths)),
-                dilations=tuple(int(d) for d in data.get("dilations", cls.dilations)),
+                widths=tuple(int(w) for w in data.get("widths", default.widths)),
+                dilations=tuple(int(d) for d in data.get("dilations", default.dilations)),
                 classes=tuple(str(c) for c in data.get("classes", DEFECT_CLASSES)),
                 image_norm=bool(data.get("image_norm", False)),
                 # checkpoints written before the patch4 stem existed have no "stem" key
