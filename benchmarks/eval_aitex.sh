@@ -11,6 +11,7 @@
 #   MODEL=runs/X/model.onnx INIT=runs/X/weights.pt FINETUNE=runs/X-aitex RESULTS=runs/X-eval \
 #     benchmarks/eval_aitex.sh                # a candidate model instead of the shipped one
 #   for f in 0 1 2; do FOLD=$f STEPS=c benchmarks/eval_aitex.sh; done   # (c) cross-validated
+#   SEED=1 FOLD=0 STEPS=c benchmarks/eval_aitex.sh   # (c) fine-tuned with --seed 1 (files tagged _s1)
 #
 # Results: benchmarks/results/eval_{synthetic,aitex_zeroshot,aitex_zeroshot_val,aitex_finetuned_val}.json
 # (+ _roc/_pr/_pro.png beside them); with FOLD=0 or 2, (c) uses that fold of the split
@@ -37,6 +38,9 @@ SPLIT=${SPLIT:-image_within_fabric}
 FOLD=${FOLD:-1}                    # which third of each fabric's images (c) validates on: 0, 1 or 2
 if [ "$FOLD" = 1 ]; then TAG=""; DIR_TAG=""; else TAG="_f$FOLD"; DIR_TAG="-f$FOLD"; fi
 SPLIT_DIR=$RUNS/aitex-split$DIR_TAG
+SEED=${SEED:-}                     # (c)'s --seed; empty: the finetune preset's
+SEED_OPT=()
+if [ -n "$SEED" ]; then SEED_OPT=(--seed "$SEED"); TAG="${TAG}_s$SEED"; DIR_TAG="${DIR_TAG}-s$SEED"; fi
 FINETUNE=${FINETUNE:-$RUNS/aitex-finetune$DIR_TAG}
 MODEL_OPT=()
 [ -z "$MODEL" ] || MODEL_OPT=(--model "$MODEL")
@@ -58,7 +62,7 @@ for step in $STEPS; do
     c)
       "$PY" benchmarks/aitex_split.py "$AITEX" "$SPLIT_DIR" --fold "$FOLD"
       "$FI" train --data "$SPLIT_DIR/train" --init "$INIT" --preset finetune --epochs "$EPOCHS" \
-        --split "$SPLIT" --out "$FINETUNE"
+        --split "$SPLIT" --threads "$THREADS" "${SEED_OPT[@]}" --out "$FINETUNE"
       "$FI" eval --model "$FINETUNE/model.onnx" --data "$SPLIT_DIR/val" \
         --threads "$THREADS" --json "$RESULTS/eval_aitex_finetuned_val$TAG.json"
       ;;
