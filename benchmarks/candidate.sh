@@ -41,7 +41,10 @@ THREADS=${THREADS:-2}
 CHECKS=${CHECKS:-video syn aitex edge rolls cv}
 SEEDS=${SEEDS:-0 1 2}
 mkdir -p "$OUT"
-SCORED=$OUT/model.onnx            # the candidate with its video threshold (step video)
+
+scored() {  # what the steps score: the candidate with its video threshold (step video), else as given
+  if [ -f "$OUT/model.onnx" ]; then echo "$OUT/model.onnx"; else echo "$MODEL"; fi
+}
 
 synth_set() {  # seed count folder
   [ -f "$3/classes.txt" ] || "$FI" synth images --out "$3" --count "$2" --size 512 --seed "$1"
@@ -52,36 +55,32 @@ for step in $CHECKS; do
   case $step in
     video)
       "$FI" calibrate --roll --synthetic --model "$MODEL" --size 1280x720 --fps 30 --speed 20 \
-        --metres 20 --rolls 5 --out "$SCORED"
+        --metres 20 --rolls 5 --out "$OUT/model.onnx"
       ;;
     syn)
-      [ -f "$SCORED" ] || SCORED=$MODEL
       for set in 9999:300:syn-test-9999 777:400:syn-sel-777 4242:1000:syn-sel-4242; do
         IFS=: read -r seed count name <<< "$set"
         synth_set "$seed" "$count" "$RUNS/$name"
-        "$FI" eval --model "$SCORED" --data "$RUNS/$name" --threads "$THREADS" --no-progress \
+        "$FI" eval --model "$(scored)" --data "$RUNS/$name" --threads "$THREADS" --no-progress \
           --json "$OUT/syn_$seed.json" > "$OUT/syn_$seed.txt"
         "$PY" benchmarks/fabric_kinds.py "$OUT/syn_$seed.json" --seed "$seed" --data "$RUNS/$name" \
           --json "$OUT/kinds_$seed.json" > /dev/null
       done
       ;;
     aitex)
-      [ -f "$SCORED" ] || SCORED=$MODEL
-      "$FI" eval --model "$SCORED" --data "${AITEX:-../shared/data/aitex}" --threads "$THREADS" \
+      "$FI" eval --model "$(scored)" --data "${AITEX:-../shared/data/aitex}" --threads "$THREADS" \
         --no-progress --json "$OUT/aitex_zeroshot.json" > "$OUT/aitex_zeroshot.txt"
       ;;
     edge)
-      [ -f "$SCORED" ] || SCORED=$MODEL
-      "$PY" benchmarks/edge_position.py --model "$SCORED" --json "$OUT/edge.json" > /dev/null
+      "$PY" benchmarks/edge_position.py --model "$(scored)" --json "$OUT/edge.json" > /dev/null
       ;;
     rolls)
-      [ -f "$SCORED" ] || SCORED=$MODEL
       video=$("$PY" -c "import sys; from fabric_inspect.models.runtime import load_model
 info = load_model(sys.argv[1]).info
-print(info.roll_threshold or info.threshold)" "$SCORED")
+print(info.roll_threshold or info.threshold)" "$(scored)")
       "$PY" benchmarks/roll_thresholds.py --camera demo --seeds 7,8,9,13,14,15,16,17,18 \
-        --model "$SCORED" --thresholds "$video" --out "$OUT/rolls_demo.json"
-      "$PY" benchmarks/roll_thresholds.py --camera small --model "$SCORED" --thresholds "$video" \
+        --model "$(scored)" --thresholds "$video" --out "$OUT/rolls_demo.json"
+      "$PY" benchmarks/roll_thresholds.py --camera small --model "$(scored)" --thresholds "$video" \
         --out "$OUT/rolls_small.json"
       ;;
     cv)

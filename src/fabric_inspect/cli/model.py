@@ -11,7 +11,7 @@ from fabric_inspect.cli._common import handles_errors, stderr_bar
 from fabric_inspect.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
-    from fabric_inspect.training.config import TrainConfig
+    pass
 
 SYNTH_VAL_SEED = 3999  # write_dataset seed of the synthetic validation set (see training/data.py)
 
@@ -214,9 +214,6 @@ def train(
     _need_torch()
     from fabric_inspect.training.pipeline import fit
 
-    if resume:
-        config = _started_shape(config, out / "last.pt")
-
     typer.echo(f"training on {describe_device(resolve_device(device))}", err=True)
 
     out.mkdir(parents=True, exist_ok=True)
@@ -239,16 +236,6 @@ def train(
     for key in ("val_image_auroc", "val_defect_recall", "val_false_alarm_rate", "calibration_far"):
         if result.metrics.get(key) is not None:
             typer.echo(f"  {key}: {result.metrics[key]:.4f}")
-
-
-def _started_shape(config: TrainConfig, last: Path) -> TrainConfig:
-    """--resume: the network's shape (widths, dilations, branches) as the run in `last` was started,
-    which the command line may not repeat; every other setting must match it (training.loop)."""
-    from fabric_inspect.models.checkpoint import load_checkpoint
-
-    started = load_checkpoint(last).get("train_config") or {}
-    shape = {k: tuple(v) if isinstance(v, list) else v for k, v in started.items()}
-    return config.with_overrides(**{k: shape.get(k) for k in ("widths", "dilations", "branches")})
 
 
 def _int_list(text: str | None, option: str) -> tuple[int, ...] | None:

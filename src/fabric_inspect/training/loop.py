@@ -173,6 +173,9 @@ def _state(net, optimizer, scheduler, config, epoch, history, best) -> dict[str,
     }
 
 
+SHAPE = ("widths", "dilations", "branches")  # TrainConfig fields a resumed run takes from last.pt
+
+
 def load_teacher(path: str, student: DefectNet, device: torch.device) -> DefectNet:
     """The distillation teacher (`TrainConfig.teacher`): a checkpoint's network, frozen, in eval mode
     on `device`. It must read the frames the student reads (colour or grey)."""
@@ -305,6 +308,15 @@ def _resume(
     start = int(state["epoch"]) + 1
     log.info("resuming %s at epoch %d", last_path, start + 1)
     return list(state["history"]), dict(state["best"]), start
+
+
+def started_shape(config: TrainConfig, last_path: Path) -> TrainConfig:
+    """`config` with the network's shape (widths, dilations, branches) of the run `last_path` holds:
+    a resumed run is built as it was started, whatever the preset says (`train --resume` may not
+    repeat them); every other setting must still match it (`_resume`)."""
+    started = load_checkpoint(last_path).get("train_config") or {}
+    shape = {k: tuple(v) if isinstance(v, list) else v for k, v in started.items() if k in SHAPE}
+    return config.with_overrides(**shape)
 
 
 def _without_threads(settings: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -31,7 +31,7 @@ from fabric_inspect.models.export import export_onnx, model_info_for
 from fabric_inspect.models.network import DefectNet, NetworkConfig, add_branches, fuse_branches
 from fabric_inspect.training.compute import ComputeConfig
 from fabric_inspect.training.config import TrainConfig, check_keep
-from fabric_inspect.training.loop import train
+from fabric_inspect.training.loop import started_shape, train
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,8 @@ def fit(
     `version` is the model version written in the ONNX metadata (shown by `run` and in the database).
     `compute` says where the training steps run (calibration and export are on the CPU)."""
     check_keep(keep)
+    if resume and (out_dir / "last.pt").is_file():  # train() says it when there is none
+        config = started_shape(config, out_dir / "last.pt")
     net = init_network(init, config, classes)
     result = train(net, source, config, out_dir, resume=resume, progress=progress, compute=compute)
     summary = {"init": init or "scratch", "epochs_run": len(result.history), "kept": keep}
