@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from fabric_inspect.cli._common import handles_errors, stderr_bar
 from fabric_inspect.errors import ConfigError, InputError
-
-if TYPE_CHECKING:
-    pass
 
 SYNTH_VAL_SEED = 3999  # write_dataset seed of the synthetic validation set (see training/data.py)
 

@@ -173,9 +173,6 @@ def _state(net, optimizer, scheduler, config, epoch, history, best) -> dict[str,
     }
 
 
-SHAPE = ("widths", "dilations", "branches")  # TrainConfig fields a resumed run takes from last.pt
-
-
 def load_teacher(path: str, student: DefectNet, device: torch.device) -> DefectNet:
     """The distillation teacher (`TrainConfig.teacher`): a checkpoint's network, frozen, in eval mode
     on `device`. It must read the frames the student reads (colour or grey)."""
@@ -308,6 +305,9 @@ def _resume(
     start = int(state["epoch"]) + 1
     log.info("resuming %s at epoch %d", last_path, start + 1)
     return list(state["history"]), dict(state["best"]), start
+
+
+SHAPE = ("widths", "dilations", "branches")  # TrainConfig fields a resumed run takes from last.pt
 
 
 def started_shape(config: TrainConfig, last_path: Path) -> TrainConfig:
