@@ -21,7 +21,8 @@
 #          run on 2 threads): cv_sS.json (benchmarks/aitex_cv.py), the fine-tuned models in
 #          runs/ (git-ignored: never commit a model trained on AITEX)
 #
-# All of it takes about 2 hours on 2 cores, most of it cv; without cv, about 25 minutes.
+# On 2 cores (2026-12-06): without cv, 5-6 minutes once the three synthetic sets exist in RUNS (the
+# first run renders them too); cv about 22 minutes a seed, so all of it about 75 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
