@@ -71,6 +71,8 @@ def figures(folder: Path) -> dict[str, Any]:
         doc = _load(folder / f"rolls_{camera}.json")
         name = f"video, {label}: medium/high found / false reports (on roll 13)"
         rows[name] = None if doc is None else _rolls(doc["results"][0]["rolls"])
+        name = f"video, {label}: false reports on the defect-free rolls / metres"
+        rows[name] = None if doc is None else _clean(doc["results"][0]["rolls"])
     seeds = sorted(folder.glob("cv_s*.json"))
     means = [_load(path)["image_auroc_mean"] for path in seeds]
     rows["(c) AITEX fine-tuned, 3 folds: image AUROC mean (per seed)"] = (
@@ -87,6 +89,14 @@ def _rolls(rolls: dict[str, dict[str, int]]) -> str:
     false = sum(r["false_reports"] for n, r in rolls.items() if n != "defects-13")
     text = f"{found} of {truths} / {false}"
     return text + (f" ({rolls['defects-13']['false_reports']})" if "defects-13" in rolls else "")
+
+
+def _clean(rolls: dict[str, dict[str, float]]) -> str | None:
+    """False reports and metres over the defect-free rolls ("clean-N"): issue #4 allows one per 10 m."""
+    clean = [r for n, r in rolls.items() if n.startswith("clean-")]
+    if not clean:
+        return None
+    return f"{sum(r['false_reports'] for r in clean)} / {sum(r['metres'] for r in clean):.1f} m"
 
 
 def _kinds(folder: Path) -> str | None:

@@ -71,6 +71,9 @@ def test_a_full_folder_gives_every_row_and_a_partial_one_dashes(summary, tmp_pat
     assert rows["edge probe: found whole / centred / 40 px from two edges"] == "0.60 / 0.70 / 0.50"
     video = "video, nine demo rolls: medium/high found / false reports (on roll 13)"
     assert rows[video] == "8 of 15 / 3 (30)"
+    clean = "video, nine demo rolls: false reports on the defect-free rolls / metres"
+    assert rows[clean] == "2 / 6.8 m"  # clean-12 alone, not the defect rolls' false reports
+    assert rows["video, 320x240 rolls: false reports on the defect-free rolls / metres"] is None  # no file
     assert rows["(c) AITEX fine-tuned, 3 folds: image AUROC mean (per seed)"] == "0.950 (0.960, 0.940)"
     assert rows["image / video threshold"] is None  # no calibrated model.onnx in the folder
 
