@@ -69,10 +69,11 @@ def figures(folder: Path) -> dict[str, Any]:
     )
     for camera, label in (("demo", "nine demo rolls"), ("small", "320x240 rolls")):
         doc = _load(folder / f"rolls_{camera}.json")
+        rolls = None if doc is None else doc["results"][0]["rolls"]
         name = f"video, {label}: medium/high found / false reports (on roll 13)"
-        rows[name] = None if doc is None else _rolls(doc["results"][0]["rolls"])
+        rows[name] = None if rolls is None else _rolls(rolls)
         name = f"video, {label}: false reports on the defect-free rolls / metres"
-        rows[name] = None if doc is None else _clean(doc["results"][0]["rolls"])
+        rows[name] = None if rolls is None else _clean(rolls)
     seeds = sorted(folder.glob("cv_s*.json"))
     means = [_load(path)["image_auroc_mean"] for path in seeds]
     rows["(c) AITEX fine-tuned, 3 folds: image AUROC mean (per seed)"] = (
