@@ -18,20 +18,28 @@ BOUNDARY = "frameboundary"
 
 
 class MjpegServer:
-    """Serves `frames` (BGR arrays, looped) at `fps` to each client; stops when closed."""
+    """Serves `frames` (BGR arrays, looped) at `fps` to each client; stops when closed.
 
-    def __init__(self, frames, fps: float = 30.0) -> None:
+    With `clock=True` the frame sent is the one the wall clock says (frame i at i / fps seconds after
+    the server started), as a camera over a moving line: a client that was away misses the fabric
+    that passed meanwhile. Otherwise each client starts at frame 0.
+    """
+
+    def __init__(self, frames, fps: float = 30.0, clock: bool = False) -> None:
         import cv2
 
         jpegs = [cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes() for f in frames]
         stopping = threading.Event()
         self.stopping = stopping
         self.generation = 0  # bumped by drop_clients(): connected clients are cut off
+        self.closed_until = 0.0  # perf_counter time before which a new client waits (drop_clients)
         self.sent = 0
+        self.started = time.perf_counter()
         server_self = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                time.sleep(max(0.0, server_self.closed_until - time.perf_counter()))
                 self.send_response(200)
                 self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
                 self.end_headers()
@@ -40,6 +48,8 @@ class MjpegServer:
                 generation = server_self.generation
                 try:
                     while not stopping.is_set() and generation == server_self.generation:
+                        if clock:
+                            i = round((time.perf_counter() - server_self.started) * fps)
                         data = jpegs[i % len(jpegs)]
                         head = (
                             f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n"
@@ -64,8 +74,10 @@ class MjpegServer:
         self.thread.start()
         return self
 
-    def drop_clients(self) -> None:
-        """Cut every connected client off (as a camera reboot or network glitch would)."""
+    def drop_clients(self, for_s: float = 0.0) -> None:
+        """Cut every connected client off (as a camera reboot or network glitch would); a client
+        that connects again within `for_s` seconds gets its first frame only then."""
+        self.closed_until = time.perf_counter() + for_s
         self.generation += 1
 
     def __exit__(self, *exc: object) -> None:
@@ -153,6 +165,44 @@ def test_a_stream_that_drops_is_reopened_and_the_gap_is_logged(synth, tiny_model
     assert summary.frames == 40
     assert source.reopens >= 1
     assert "stopped delivering frames" in caplog.text
+
+
+@pytest.mark.slow
+def test_the_fabric_that_passes_while_a_stream_is_away_counts_along_the_roll_and_as_not_inspected(
+    synth, tiny_model
+):
+    from fabric_inspect.inspect.motion import MotionConfig
+    from fabric_inspect.inspect.tracker import TrackerConfig
+
+    px_per_frame, fps, ppm = 20.0, 30.0, 2.0  # 600 px/s = 300 mm/s = 18 m/min
+    roll = synth.make_roll(length=8000, width=128, height=64, speed_px=px_per_frame)
+    speed = px_per_frame * fps / ppm * 60 / 1000  # m/min
+    config = PipelineConfig(
+        motion=MotionConfig(mode="speed", speed_m_per_min=speed, px_per_mm=ppm),
+        tracker=TrackerConfig(px_per_mm=ppm),
+        max_frames=60,
+    )
+    seen: list = []
+    with MjpegServer([roll.frame(t) for t in range(roll.frame_count)], fps=fps, clock=True) as server:
+        source = open_source(SourceConfig(server.url))
+        assert source.fps == pytest.approx(fps, rel=0.1)  # measured: the stream itself reports 25
+
+        def cut_once(frame, count: int) -> None:
+            seen.append(frame)
+            if count == 15:
+                server.drop_clients(for_s=1.0)  # the camera is away for a second or more
+
+        summary = run(source, tiny_model, config, SinkConfig(), progress=cut_once)
+    assert summary.frames == 60 and source.reopens >= 1
+    # the frame index moved on by about the frames the camera sent while the pipeline was away
+    assert source.lost_frames >= 0.8 * fps
+    travel_px = (seen[-1].wall_time - seen[0].wall_time) * px_per_frame * fps  # what the line moved
+    assert summary.roll_length_m * 1000 * ppm == pytest.approx(travel_px + roll.height, rel=0.1)
+    # and the fabric that passed was not inspected: about a second of travel less one frame's height
+    gaps = [(b - a) * 1000 * ppm for a, b in summary.uninspected_at_m]
+    assert summary.uninspected_stretches == len(gaps) >= 1
+    assert max(gaps) >= 0.8 * fps * px_per_frame - roll.height
+    assert summary.uninspected_m * 1000 * ppm == pytest.approx(sum(gaps), abs=1.0)
 
 
 @pytest.mark.slow

@@ -49,6 +49,7 @@ def test_each_defect_on_the_roll_is_reported_once_at_its_roll_position(spotted, 
     events = synth.read_jsonl(tmp_path / "ev.jsonl")
     assert summary.defects == len(events) == len(roll.spots)
     assert summary.frames == roll.frame_count and summary.dropped_frames == 0
+    assert summary.uninspected_m == 0 and summary.uninspected_stretches == 0  # each frame overlaps the last
     for spot in roll.spots:
         truth = roll.roll_y_mm(spot)
         (match,) = [e for e in events if abs(e["roll_y_mm"] - truth) <= 0.05 * truth]

@@ -236,6 +236,7 @@ def run_one(model, clip: Clip, mode: str, config: BenchConfig) -> dict:  # model
         "camera_codec": config.camera_codec if mode == "live" else None,
         "fps": summary.fps,
         "dropped_frames": summary.dropped_frames,
+        "uninspected_m": summary.uninspected_m,  # fabric the dropped frames cost (0: frames overlapped)
         "latency_ms": summary.latency_ms,
         "latency_hist_ms": summary.latency_hist_ms,
         "stages_ms": summary.stages_ms,

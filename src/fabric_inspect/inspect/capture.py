@@ -2,12 +2,15 @@
 
 A slow consumer never builds a backlog: at most `SourceConfig.live_buffer` frames (two by default)
 wait, and one arriving when they all wait pushes out the oldest, which is dropped and counted. A
-source that stops delivering is reopened with bounded back-off and the gap is logged. Each frame is
-stamped at capture (perf_counter for latency, time.time for events).
+source that stops delivering is reopened with bounded back-off and the gap is logged; the next frame's
+index moves on by the frames not captured meanwhile, so the roll position (motion) carries the fabric's
+travel across the gap and the summary reports that stretch as not inspected (`coverage`). Each frame
+is stamped at capture (perf_counter for latency, time.time for events).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -61,6 +64,23 @@ def describe_capture(cap, text: str) -> str:  # cap: cv2.VideoCapture
     return f"{text}: {width}x{height} at {fps:g} fps, {fourcc}"
 
 
+def measure_rate(cap, frames: int = 10, timeout_s: float = 3.0) -> float | None:  # cap: cv2.VideoCapture
+    """Frames per second a stream delivers, from the median interval of its next `frames` frames (read
+    and discarded); None when it delivers fewer within `timeout_s`. MJPEG-over-HTTP streams carry no
+    rate, and OpenCV's FFmpeg backend then reports 25 fps whatever the camera sends."""
+    times: list[float] = []
+    deadline = time.monotonic() + timeout_s
+    while len(times) < frames + 1 and time.monotonic() < deadline:
+        ok, _ = cap.read()
+        if ok:
+            times.append(time.monotonic())
+    if len(times) < frames + 1:
+        return None
+    intervals = sorted(b - a for a, b in itertools.pairwise(times))
+    median = intervals[len(intervals) // 2]
+    return 1.0 / median if median > 0 else None
+
+
 def not_opened_message(config: SourceConfig, kind: str) -> str:
     if kind == "stream":
         return (
@@ -90,6 +110,17 @@ class LiveSource:
 
         self.description = describe_capture(self._cap, config.input)
         self.fps = float(self._cap.get(cv2.CAP_PROP_FPS)) or config.fps or 30.0
+        delivered = measure_rate(self._cap) if kind == "stream" else None
+        if delivered and abs(delivered - self.fps) > 0.1 * delivered:
+            log.warning(
+                "stream %s reports %g fps but delivers %.1f; using %.1f",
+                config.input,
+                self.fps,
+                delivered,
+                delivered,
+            )
+            self.fps = delivered
+            self.description += f" (delivers {delivered:.1f} fps)"
         log.info("opened %s", self.description)
         got = (
             int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
@@ -109,6 +140,9 @@ class LiveSource:
         self._stop = threading.Event()
         self._skipped = 0
         self.reopens = 0
+        self.lost_frames = 0  # frame periods with no frame while the source was being reopened
+        self._last_frame_at: float | None = None  # time.monotonic() of the last delivered frame
+        self._interval = 1.0 / self.fps  # the delivery interval, followed as frames come
         self._thread = threading.Thread(target=self._capture, name="fabric-inspect-capture", daemon=True)
 
     @property
@@ -143,12 +177,13 @@ class LiveSource:
                 ok, image = self._cap.read() if self._cap is not None else (False, None)
                 image = as_frame_image(image) if ok else None
                 if image is not None:
+                    now = time.monotonic()
                     if gap_start is not None:
-                        log.warning(
-                            "source %s delivers again after a gap of %.1f s",
-                            self.config.input,
-                            time.monotonic() - gap_start,
-                        )
+                        self._skip_gap(now, gap_start)
+                    elif self._last_frame_at is not None:
+                        interval = now - self._last_frame_at
+                        self._interval = 0.9 * self._interval + 0.1 * min(interval, 4 * self._interval)
+                    self._last_frame_at = now
                     failures, gap_start, delay = 0, None, 0.25
                     self._slot.publish(image)
                     continue
@@ -169,6 +204,21 @@ class LiveSource:
                 failures, delay = 0, min(delay * 2, self.config.reconnect_max_s)
         finally:
             self._slot.end()
+
+    def _skip_gap(self, now: float, gap_start: float) -> None:
+        """After a reopen: number past the frames the camera would have sent since its last frame
+        (at the rate it was delivering), so the roll position goes on through the gap."""
+        since = now - (self._last_frame_at if self._last_frame_at is not None else gap_start)
+        missed = max(0, round(since / self._interval) - 1)
+        self._slot.skip(missed)
+        self.lost_frames += missed
+        log.warning(
+            "source %s delivers again after a gap of %.1f s (about %d frames not captured; the fabric "
+            "that passed meanwhile was not inspected)",
+            self.config.input,
+            now - gap_start,
+            missed,
+        )
 
     def _reopen(self, gap_start: float, delay: float) -> bool:
         """Reopen with back-off (doubling up to reconnect_max_s); False when giving up or stopped."""

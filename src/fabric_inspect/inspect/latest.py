@@ -53,6 +53,14 @@ class LatestFrame:
             self._waiting.append(frame)
             self._cond.notify()
 
+    def skip(self, count: int) -> None:
+        """Number past `count` frames the source never delivered (a camera gap), so that the next
+        frame's index says how many frame periods passed: the motion estimate then carries the
+        fabric's travel across the gap instead of losing it."""
+        if count < 0:
+            raise ValueError(f"cannot skip {count} frames")
+        self.published += count
+
     def end(self) -> None:
         """No more frames will come; the consumer's loop ends once it has taken the last one."""
         with self._cond:

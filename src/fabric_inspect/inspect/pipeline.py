@@ -22,6 +22,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 
 from fabric_inspect.errors import ConfigError, FabricInspectError, ModelError
+from fabric_inspect.inspect.coverage import Coverage
 from fabric_inspect.inspect.frames import Frame
 from fabric_inspect.inspect.motion import MotionConfig, MotionEstimator
 from fabric_inspect.inspect.overlay import Hud, draw
@@ -103,6 +104,7 @@ class _Stages:
         roi = config.preprocess.roi
         self.tracker = Tracker(config.tracker, x_origin_px=roi[0] if roi else 0.0)
         self._geometry: dict[tuple[int, int], Geometry] = {}
+        self.coverage = Coverage()
         self.heat = None
         self.last_height = 0
 
@@ -152,15 +154,43 @@ class _Stages:
         offset = travel.result()  # raises what motion raised
         t = _lap(times, "motion", t)  # the part of motion the model's time did not hide
         confirmed, closed = self.tracker.update(detections, frame, offset)
+        self._cover(frame, geometry, offset)
         if self.config.independent_frames:
             closed += self.tracker.finish()
         self.last_height = frame.height
         _lap(times, "tracker", t)
         return confirmed, closed
 
+    def _cover(self, frame: Frame, geometry: Geometry, offset: float) -> None:
+        """Add the stretch of roll this frame's fabric region showed; warn when fabric went unseen."""
+        far = offset + frame.height - geometry.y0
+        gap = self.coverage.add(far - geometry.height, far)
+        if gap is not None and self.coverage.gap_count <= 10:
+            ppm = self.config.tracker.px_per_mm
+            log.warning(
+                "frame %d: %.0f mm of fabric (%.3f-%.3f m along the roll) passed between inspected frames "
+                "and was not inspected%s",
+                frame.index,
+                gap.length_px / ppm,
+                gap.start_px / ppm / 1000.0,
+                gap.end_px / ppm / 1000.0,
+                "; further gaps are counted in the summary only" if self.coverage.gap_count == 10 else "",
+            )
+
     def roll_length_m(self) -> float:
         ppm = self.config.tracker.px_per_mm
         return (self.motion.offset_px + self.last_height) / ppm / 1000.0
+
+    def uninspected(self) -> dict[str, object]:
+        """The summary's coverage fields: total metres not inspected, how many stretches, and where."""
+        m = 1.0 / self.config.tracker.px_per_mm / 1000.0
+        return {
+            "uninspected_m": round(self.coverage.uninspected_px * m, 3),
+            "uninspected_stretches": self.coverage.gap_count,
+            "uninspected_at_m": [
+                [round(g.start_px * m, 3), round(g.end_px * m, 3)] for g in self.coverage.gaps
+            ],
+        }
 
 
 def _lap(times: dict[str, float], name: str, start: float) -> float:
@@ -230,9 +260,12 @@ def run(
                 progress,
             )
         for event in stages.tracker.finish():
-            _report(sinks, stats, event, stages.roll_length_m())
+            _report(sinks, stats, event, stages)
         if sinks.db is not None:
-            sinks.db.progress(stats.frames, stages.roll_length_m())
+            covered = stages.uninspected()
+            sinks.db.progress(
+                stats.frames, stages.roll_length_m(), covered["uninspected_m"], covered["uninspected_at_m"]
+            )
     interrupted = stop.is_set() and not (config.max_frames and stats.frames >= config.max_frames)
     return summarize(
         stats,
@@ -244,6 +277,7 @@ def run(
         roll_length_m=round(stages.roll_length_m(), 3),
         rejected_tracks=stages.tracker.rejected,
         interrupted=interrupted,
+        **stages.uninspected(),
     )
 
 
@@ -276,7 +310,7 @@ def _loop(
         for event in confirmed:
             sinks.alarm(event)
         for event in closed:
-            _report(sinks, stats, event, stages.roll_length_m())
+            _report(sinks, stats, event, stages)
         if previous_verdict:
             rate = 1.0 / max(verdict - previous_verdict, 1e-6)
             fps_ema = rate if fps_ema == 0 else 0.9 * fps_ema + 0.1 * rate
@@ -298,8 +332,8 @@ def _loop(
         waited = time.perf_counter()
 
 
-def _report(sinks: Sinks, stats: Stats, event: DefectEvent, roll_length_m: float) -> None:
+def _report(sinks: Sinks, stats: Stats, event: DefectEvent, stages: _Stages) -> None:
     if sinks.db is not None:
-        sinks.db.progress(stats.frames, roll_length_m)
+        sinks.db.progress(stats.frames, stages.roll_length_m(), stages.uninspected()["uninspected_m"])
     sinks.report(event)
     stats.by_class[event.class_name] += 1

@@ -114,6 +114,10 @@ class Summary:
     stages_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     saturated_frames: int = 0  # frames with more defects than max_defects (only the strongest kept)
     latency_hist_ms: dict = field(default_factory=dict)  # Histogram.to_json() of every frame's latency
+    # fabric no inspected frame saw (coverage.py): metres, stretches, and [from_m, to_m] of the largest 100
+    uninspected_m: float = 0.0
+    uninspected_stretches: int = 0
+    uninspected_at_m: list = field(default_factory=list)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -160,6 +164,7 @@ def format_summary(summary: Summary) -> list[str]:
             f"stages ms       {stages}",
             f"defects         {summary.defects} ({by_class})",
             f"roll length     {summary.roll_length_m:.2f} m",
+            f"not inspected   {_uninspected(summary)}",
         ]
         + (["stopped early   yes (interrupted)"] if summary.interrupted else [])
         + (
@@ -168,3 +173,11 @@ def format_summary(summary: Summary) -> list[str]:
             else []
         )
     )
+
+
+def _uninspected(summary: Summary) -> str:
+    if not summary.uninspected_stretches:
+        return "none (each inspected frame overlapped the one before)"
+    first = summary.uninspected_at_m[0] if summary.uninspected_at_m else None
+    where = f", the first at {first[0]:.2f}-{first[1]:.2f} m" if first else ""
+    return f"{summary.uninspected_m:.2f} m in {summary.uninspected_stretches} stretches{where}"

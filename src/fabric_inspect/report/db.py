@@ -6,6 +6,7 @@ The database is opened read-only, so a report can be made while the live pipelin
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import logging
@@ -47,6 +48,8 @@ class RollRecord:
     model_version: str | None
     settings: dict
     frames: int | None
+    uninspected_m: float = 0.0  # fabric no inspected frame saw (0 in databases from before it was kept)
+    uninspected: tuple[tuple[float, float], ...] = ()  # (from_m, to_m) of the largest such stretches
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +90,28 @@ def read_roll(db_path: Path, roll_id: str | None) -> tuple[RollRecord, list[Defe
             raise InputError(
                 f"--db {db_path} does not have the fabric-inspect schema ({err}); see docs/architecture.md"
             ) from None
-    roll = _roll_record(row)
+        roll = _with_uninspected(con, _roll_record(row))
     defects = [_defect_record(db_path, roll_id, r) for r in rows]
     log.debug("read roll %s with %d defects from %s", roll_id, len(defects), db_path)
     return roll, defects
+
+
+def _with_uninspected(con: sqlite3.Connection, roll: RollRecord) -> RollRecord:
+    """The roll with what `run` recorded as not inspected, where the database has those columns."""
+    columns = {r[1] for r in con.execute("PRAGMA table_info(rolls)")}
+    if "uninspected_m" not in columns:
+        return roll
+    (total,) = con.execute("SELECT uninspected_m FROM rolls WHERE roll_id = ?", (roll.roll_id,)).fetchone()
+    stretches: list[tuple[float, float]] = []
+    if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'uninspected'").fetchone():
+        stretches = con.execute(
+            "SELECT from_m, to_m FROM uninspected WHERE roll_id = ? ORDER BY from_m", (roll.roll_id,)
+        ).fetchall()
+    return dataclasses.replace(
+        roll,
+        uninspected_m=_float_or_none(total) or 0.0,
+        uninspected=tuple((float(a), float(b)) for a, b in stretches),
+    )
 
 
 def _connect(db_path: Path) -> closing[sqlite3.Connection]:

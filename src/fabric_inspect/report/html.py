@@ -39,6 +39,7 @@ class ReportContent:
     width_mm: float
     thumbnails: tuple[Thumbnail, ...]
     generated: str  # ISO 8601 time the report was made
+    inspected_m: float | None = None  # the length graded: length_m less what no frame saw (None: length_m)
 
     @property
     def verdict(self) -> str:
@@ -116,7 +117,8 @@ def _summary(c: ReportContent) -> str:
 
 def _facts(c: ReportContent) -> str:
     roll, p = c.roll, c.points
-    length = f"{c.length_m:.2f} m" + (f" ({c.assessment.length_units:.1f} yd)" if p.imperial else "")
+    inspected_m = c.length_m if c.inspected_m is None else c.inspected_m
+    length = f"{inspected_m:.2f} m" + (f" ({c.assessment.length_units:.1f} yd)" if p.imperial else "")
     width = f"{c.width_mm:.0f} mm" + (f" ({c.width_mm / MM_PER_INCH:.1f} in)" if p.imperial else "")
     width_note = " (set for this report)" if p.width_mm is not None else ""
     model = " ".join(x for x in (roll.model_name, roll.model_version) if x) or "unknown"
@@ -125,6 +127,7 @@ def _facts(c: ReportContent) -> str:
         ("Article", roll.article or "-"),
         ("Started", _when(roll.started)),
         ("Finished", _when(roll.finished) if roll.finished else "in progress"),
+        *_uninspected_rows(c, inspected_m),
         ("Length inspected", length),
         ("Cuttable width", width + width_note),
     )
@@ -139,6 +142,20 @@ def _facts(c: ReportContent) -> str:
     settings_html = _settings(c.roll.settings)
     columns = f'<div class="cols">{_dl(left)}{_dl(right)}</div>'
     return f'<section class="keep"><h2>Roll</h2>{columns}{settings_html}</section>'
+
+
+def _uninspected_rows(c: ReportContent, inspected_m: float) -> tuple[tuple[str, str], ...]:
+    """Roll length and the stretches no inspected frame saw, when there were any (else nothing)."""
+    roll = c.roll
+    if not roll.uninspected_m or inspected_m == c.length_m:
+        return ()
+    shown = ", ".join(f"{a:.2f}-{b:.2f} m" for a, b in roll.uninspected[:5])
+    more = len(roll.uninspected) - 5
+    where = f" ({shown}{f' and {more} more' if more > 0 else ''})" if shown else ""
+    return (
+        ("Roll length", f"{c.length_m:.2f} m"),
+        ("Not inspected", f"{roll.uninspected_m:.2f} m, graded without it{where}"),
+    )
 
 
 def _settings(settings: dict) -> str:

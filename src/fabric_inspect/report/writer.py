@@ -87,7 +87,10 @@ def write_report(
             "give the length inspected with --length-m"
         )
     sizes = [DefectSize(d.roll_y_mm, d.length_mm, d.width_mm, d.cls) for d in defects]
-    assessment = assess(sizes, length_m, width_mm, config.points)
+    # points per area over the fabric the camera saw: a stretch no inspected frame showed holds no
+    # found defect, and counting it would flatter the roll (a length given by hand is taken as it is)
+    graded_m = length_m if config.length_m else max(length_m - roll.uninspected_m, 1e-3)
+    assessment = assess(sizes, graded_m, width_mm, config.points)
     content = ReportContent(
         roll=roll,
         defects=tuple(defects),
@@ -97,6 +100,7 @@ def write_report(
         width_mm=width_mm,
         thumbnails=_thumbnails(defects, db_path, config),
         generated=datetime.now(UTC).isoformat(timespec="seconds"),
+        inspected_m=graded_m,
     )
     _write_atomically(out_path, render_report(content))
     log.info("wrote the report of roll %s to %s", roll.roll_id, out_path)

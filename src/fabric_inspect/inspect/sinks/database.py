@@ -19,7 +19,9 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS rolls (
   roll_id TEXT PRIMARY KEY, article TEXT, started TEXT, finished TEXT, source TEXT,
   length_m REAL, width_mm REAL, px_per_mm REAL, speed_m_per_min REAL,
-  model_name TEXT, model_version TEXT, settings TEXT, frames INTEGER);
+  model_name TEXT, model_version TEXT, settings TEXT, frames INTEGER, uninspected_m REAL);
+CREATE TABLE IF NOT EXISTS uninspected (
+  roll_id TEXT REFERENCES rolls(roll_id), from_m REAL, to_m REAL);
 CREATE TABLE IF NOT EXISTS defects (
   roll_id TEXT REFERENCES rolls(roll_id), id INTEGER, class TEXT, score REAL,
   first_frame INTEGER, last_frame INTEGER, best_frame INTEGER, roll_y_mm REAL, roll_x_mm REAL,
@@ -59,6 +61,9 @@ def connect(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.executescript(SCHEMA)
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(rolls)")}
+        if "uninspected_m" not in columns:  # a database written before this column existed
+            connection.execute("ALTER TABLE rolls ADD COLUMN uninspected_m REAL")
     except sqlite3.Error as err:
         raise InputError(
             f"--db {path}: cannot open as SQLite ({err}); give a new file or a fabric-inspect db"
@@ -99,14 +104,20 @@ class DatabaseSink:
         self.written = 0
         self.length_m: float | None = None
         self.frames = 0
+        self.uninspected_m = 0.0
+        self.stretches: list[list[float]] = []  # [from_m, to_m] of each stretch not inspected
 
     def __enter__(self) -> DatabaseSink:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._db.execute(
-            "UPDATE rolls SET finished = ?, length_m = ?, frames = ? WHERE roll_id = ?",
-            (now_iso(), self.length_m, self.frames, self.roll.roll_id),
+            "UPDATE rolls SET finished = ?, length_m = ?, frames = ?, uninspected_m = ? WHERE roll_id = ?",
+            (now_iso(), self.length_m, self.frames, self.uninspected_m, self.roll.roll_id),
+        )
+        self._db.executemany(
+            "INSERT INTO uninspected (roll_id, from_m, to_m) VALUES (?, ?, ?)",
+            [(self.roll.roll_id, start, end) for start, end in self.stretches],
         )
         self._db.commit()
         self._db.close()
@@ -134,13 +145,19 @@ class DatabaseSink:
             ),
         )
         self._db.execute(  # keep the roll's totals current for readers during the run
-            "UPDATE rolls SET length_m = ?, frames = ? WHERE roll_id = ?",
-            (self.length_m, self.frames, self.roll.roll_id),
+            "UPDATE rolls SET length_m = ?, frames = ?, uninspected_m = ? WHERE roll_id = ?",
+            (self.length_m, self.frames, self.uninspected_m, self.roll.roll_id),
         )
         self._db.commit()
         self.written += 1
 
-    def progress(self, frames: int, length_m: float) -> None:
-        """Remember the totals; written with the next defect and at the end (not per frame)."""
+    def progress(
+        self, frames: int, length_m: float, uninspected_m: float = 0.0, stretches: list | None = None
+    ) -> None:
+        """Remember the totals (and the stretches not inspected, written at the end); written with
+        the next defect and at the end (not per frame)."""
         self.frames = frames
         self.length_m = length_m
+        self.uninspected_m = uninspected_m
+        if stretches is not None:
+            self.stretches = [list(map(float, s)) for s in stretches]
