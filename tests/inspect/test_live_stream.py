@@ -22,10 +22,13 @@ class MjpegServer:
 
     With `clock=True` the frame sent is the one the wall clock says (frame i at i / fps seconds after
     the server started), as a camera over a moving line: a client that was away misses the fabric
-    that passed meanwhile. Otherwise each client starts at frame 0.
+    that passed meanwhile. Otherwise each client starts at frame 0. `slow_down=(after_s, slow_fps)`:
+    from `after_s` seconds on, frames are sent at `slow_fps` (a camera lengthening its exposure).
     """
 
-    def __init__(self, frames, fps: float = 30.0, clock: bool = False) -> None:
+    def __init__(
+        self, frames, fps: float = 30.0, clock: bool = False, slow_down: tuple[float, float] | None = None
+    ) -> None:
         import cv2
 
         jpegs = [cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes() for f in frames]
@@ -57,7 +60,8 @@ class MjpegServer:
                         self.wfile.write(head.encode() + data + b"\r\n")
                         server_self.sent += 1
                         i += 1
-                        next_at += 1.0 / fps
+                        late = slow_down and time.perf_counter() - server_self.started > slow_down[0]
+                        next_at += 1.0 / (slow_down[1] if late else fps)
                         time.sleep(max(0.0, next_at - time.perf_counter()))
                 except (BrokenPipeError, ConnectionResetError):
                     return
@@ -203,6 +207,34 @@ def test_the_fabric_that_passes_while_a_stream_is_away_counts_along_the_roll_and
     assert summary.uninspected_stretches == len(gaps) >= 1
     assert max(gaps) >= 0.8 * fps * px_per_frame - roll.height
     assert summary.uninspected_m * 1000 * ppm == pytest.approx(sum(gaps), abs=1.0)
+
+
+@pytest.mark.slow
+def test_when_the_camera_halves_its_rate_the_roll_position_follows_the_fabric(synth, tiny_model, caplog):
+    from fabric_inspect.inspect.motion import MotionConfig
+    from fabric_inspect.inspect.tracker import TrackerConfig
+
+    px_per_frame, fps, ppm = 20.0, 30.0, 2.0  # 600 px/s at 30 fps
+    roll = synth.make_roll(length=8000, width=128, height=64, speed_px=px_per_frame)
+    speed = px_per_frame * fps / ppm * 60 / 1000  # m/min: the --speed hint, right for 30 fps
+    config = PipelineConfig(
+        motion=MotionConfig(mode="auto", speed_m_per_min=speed, px_per_mm=ppm),
+        tracker=TrackerConfig(px_per_mm=ppm),
+        max_frames=110,
+    )
+    seen: list = []
+    frames = [roll.frame(t) for t in range(roll.frame_count)]
+    with MjpegServer(frames, fps=fps, clock=True, slow_down=(2.0, fps / 2)) as server:
+        source = open_source(SourceConfig(server.url))
+        summary = run(source, tiny_model, config, SinkConfig(), progress=lambda f, n: seen.append(f))
+    assert summary.frames == 110
+    assert source.fps == pytest.approx(fps / 2, rel=0.15)
+    assert "now delivers" in caplog.text
+    travel_px = (seen[-1].wall_time - seen[0].wall_time) * px_per_frame * fps
+    # the 15 frames it takes to notice go by at the old step (under 10 % here); before, every frame at
+    # 15 fps counted half its travel, and the roll came out a third short
+    assert summary.roll_length_m * 1000 * ppm == pytest.approx(travel_px + roll.height, rel=0.12)
+    assert summary.uninspected_m == 0  # 40 px a frame still overlaps a 64 px frame
 
 
 @pytest.mark.slow

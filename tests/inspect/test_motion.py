@@ -41,6 +41,23 @@ def test_speed_mode_counts_dropped_frames_and_tile_mode_adds_frame_heights():
     assert offset == 100.0
 
 
+def test_a_lower_frame_rate_means_more_travel_per_frame_with_a_hint_or_without():
+    image = np.zeros((50, 60), np.uint8)
+    hinted = MotionEstimator(MotionConfig(mode="speed", speed_m_per_min=6.0, px_per_mm=3.0), fps=30.0)
+    for index in range(3):
+        offset = hinted.update(image, index)
+    assert offset == pytest.approx(20.0)  # 10 px a frame at 30 fps
+    hinted.follow_rate(15.0)
+    for index in range(3, 5):
+        offset = hinted.update(image, index)
+    assert offset == pytest.approx(60.0)  # 20 px a frame at 15 fps
+    recent = MotionEstimator(MotionConfig(mode="phase"), fps=30.0)
+    recent.last_shift = 6.0
+    recent.follow_rate(20.0)
+    recent.follow_rate(20.0)  # the same rate again changes nothing
+    assert recent.last_shift == pytest.approx(9.0) and recent.fps == 20.0
+
+
 def test_speed_in_pixels_per_frame():
     assert speed_px_per_frame(60.0, 2.0, 50.0) == pytest.approx(40.0)
 

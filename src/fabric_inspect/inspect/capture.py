@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 
 from fabric_inspect.errors import SourceError
@@ -24,6 +26,7 @@ from fabric_inspect.inspect.sources import SourceConfig, as_frame_image, platfor
 log = logging.getLogger(__name__)
 
 _READ_FAILURES_BEFORE_REOPEN = 5
+RATE_FRAMES = 15  # delivery intervals whose median rate the source's fps follows
 
 
 def camera_target(text: str) -> int | str:
@@ -142,7 +145,7 @@ class LiveSource:
         self.reopens = 0
         self.lost_frames = 0  # frame periods with no frame while the source was being reopened
         self._last_frame_at: float | None = None  # time.monotonic() of the last delivered frame
-        self._interval = 1.0 / self.fps  # the delivery interval, followed as frames come
+        self._intervals: deque[float] = deque(maxlen=RATE_FRAMES)  # the last delivery intervals, s
         self._thread = threading.Thread(target=self._capture, name="fabric-inspect-capture", daemon=True)
 
     @property
@@ -181,8 +184,7 @@ class LiveSource:
                     if gap_start is not None:
                         self._skip_gap(now, gap_start)
                     elif self._last_frame_at is not None:
-                        interval = now - self._last_frame_at
-                        self._interval = 0.9 * self._interval + 0.1 * min(interval, 4 * self._interval)
+                        self._follow_rate(now - self._last_frame_at)
                     self._last_frame_at = now
                     failures, gap_start, delay = 0, None, 0.25
                     self._slot.publish(image)
@@ -205,11 +207,30 @@ class LiveSource:
         finally:
             self._slot.end()
 
+    def _follow_rate(self, interval: float) -> None:
+        """Keep the last RATE_FRAMES delivery intervals; when their median rate is more than 15 % off
+        `fps`, take it as the new `fps` (the pipeline's motion follows). USB cameras lower their rate
+        in poor light to expose longer, and still report the rate asked. The median ignores a stream's
+        jitter and bursts, and turns over once most of the window is at the new rate."""
+        self._intervals.append(interval)
+        if len(self._intervals) < RATE_FRAMES:
+            return
+        rate = 1.0 / max(statistics.median(self._intervals), 1e-6)
+        if abs(rate - self.fps) > 0.15 * self.fps:
+            log.warning(
+                "source %s now delivers %.1f fps, not %.1f: following it (a camera lowers its rate in poor "
+                "light; more light, or a fixed exposure, keeps it steady)",
+                self.config.input,
+                rate,
+                self.fps,
+            )
+            self.fps = rate
+
     def _skip_gap(self, now: float, gap_start: float) -> None:
         """After a reopen: number past the frames the camera would have sent since its last frame
         (at the rate it was delivering), so the roll position goes on through the gap."""
         since = now - (self._last_frame_at if self._last_frame_at is not None else gap_start)
-        missed = max(0, round(since / self._interval) - 1)
+        missed = max(0, round(since * self.fps) - 1)
         self._slot.skip(missed)
         self.lost_frames += missed
         log.warning(

@@ -72,6 +72,7 @@ class MotionEstimator:
 
     def __init__(self, config: MotionConfig, fps: float) -> None:
         self.config = config
+        self.fps = fps
         self.expected: float | None = None  # px per frame from the speed hint
         if config.speed_m_per_min is not None and fps > 0:
             self.expected = speed_px_per_frame(config.speed_m_per_min, config.px_per_mm, fps)
@@ -86,6 +87,18 @@ class MotionEstimator:
         self._key_offset = 0.0
         self._window: np.ndarray | None = None
         self._factor = 1.0
+
+    def follow_rate(self, fps: float) -> None:
+        """The source now delivers `fps` frames a second (a camera that slowed its rate for a longer
+        exposure): the fabric moves further per frame, so the speed hint's step and the recent step
+        scale with it. A no-op while the rate is unchanged."""
+        if fps == self.fps or fps <= 0:
+            return
+        ratio = self.fps / fps
+        self.fps = fps
+        self.last_shift *= ratio
+        if self.config.speed_m_per_min is not None:
+            self.expected = speed_px_per_frame(self.config.speed_m_per_min, self.config.px_per_mm, fps)
 
     def update(self, image: np.ndarray, index: int) -> float:
         """Measure the travel since the previous frame, add it to the offset, and return the offset."""

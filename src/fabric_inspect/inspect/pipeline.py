@@ -93,9 +93,15 @@ class _Stages:
     """Per-run state of the stages (geometry per frame size, motion, tracker)."""
 
     def __init__(
-        self, model: OnnxModel, config: PipelineConfig, fps: float, worker: ThreadPoolExecutor
+        self,
+        model: OnnxModel,
+        config: PipelineConfig,
+        fps: float,
+        worker: ThreadPoolExecutor,
+        rate: Callable[[], float] | None = None,
     ) -> None:
         self.model = model
+        self.rate = rate  # live sources: the rate the source delivers now (motion follows a change)
         self.worker = worker  # one thread: motion.update calls run in frame order, never two at once
         self.config = config
         calibrated = model.info.operating_threshold(video=not config.independent_frames)
@@ -134,6 +140,8 @@ class _Stages:
         geometry = self.geometry(frame)
         tensor = prepare(frame.image, geometry)
         t = _lap(times, "preprocess", t)
+        if self.rate is not None:
+            self.motion.follow_rate(self.rate())  # before update is queued: one motion call at a time
         travel = self.worker.submit(self.motion.update, region(frame.image, geometry), frame.index)
         prediction = self.model.predict(tensor)
         t = _lap(times, "inference", t)
@@ -238,7 +246,8 @@ def run(
     started = time.perf_counter()
     with ExitStack() as stack:
         worker = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="motion"))
-        stages = _Stages(model, config, source.fps, worker)
+        rate = (lambda: source.fps) if source.live else None
+        stages = _Stages(model, config, source.fps, worker, rate)
         stack.enter_context(source)
         stack.enter_context(stop_on_signals(halt))
         frames = iter(source)
