@@ -117,15 +117,21 @@ def test_the_boost_makes_a_missed_small_defect_cost_more_than_a_missed_large_one
 def test_distillation_is_zero_where_the_student_matches_the_teacher_and_pulls_it_there():
     from fabric_inspect.training.loss import binary_kl, distill_loss
 
-    teacher = torch.randn(2, 2, 2) * 3
+    teacher = torch.randn(2, 2, 2, generator=torch.Generator().manual_seed(3)) * 3
     assert float(distill_loss(teacher.clone(), teacher, 1.0)) == pytest.approx(0.0, abs=1e-6)
     student = torch.zeros(2, 2, 2, requires_grad=True)
     loss = distill_loss(student, teacher, 1.0)
     assert float(loss.detach()) > 0.0
     assert (binary_kl(torch.zeros(3), torch.tensor([-2.0, 0.0, 2.0])) >= 0).all()
     loss.backward()
-    # a step down the gradient moves every cell toward the teacher's logit
-    assert (torch.sign(-student.grad) == torch.sign(teacher)).all()
+    # a step down the gradient moves every cell toward the teacher's logit, except each image's
+    # maximum (the first cell, as the student's map is flat), where the image-score term also pulls
+    # it toward the teacher's maximum
+    grad, want = student.grad.flatten(1), teacher.flatten(1)
+    assert (torch.sign(-grad[:, 1:]) == torch.sign(want[:, 1:])).all()
+    cells_only = (torch.sigmoid(torch.zeros(2)) - torch.sigmoid(want[:, 0])) / 8.0  # per 8 defect cells
+    image_pull = torch.sign(torch.sigmoid(want.max(1).values) - 0.5)
+    assert (torch.sign(-(grad[:, 0] - cells_only)) == image_pull).all()
 
 
 def test_distillation_refuses_a_teacher_map_of_another_size():
@@ -133,3 +139,33 @@ def test_distillation_refuses_a_teacher_map_of_another_size():
 
     with pytest.raises(ValueError, match="teacher map"):
         distill_loss(torch.zeros(2, 2, 2), torch.zeros(2, 3, 2), 1.0)
+
+
+def test_ranking_costs_a_defect_below_the_hottest_fabric_cell_of_the_batch_and_pulls_both_apart():
+    from fabric_inspect.training.loss import rank_loss
+
+    labels = torch.tensor([0, 0, 3, 5, -1])
+    peaks = torch.tensor([-2.0, 1.0, 4.0, 0.0, 9.0], requires_grad=True)  # the 9.0 is ignored
+    loss = rank_loss(peaks, labels)
+    # against the hottest defect-free peak (1.0): softplus(1 - 4) and softplus(1 - 0), averaged
+    expected = (
+        torch.nn.functional.softplus(torch.tensor(-3.0)) + torch.nn.functional.softplus(torch.tensor(1.0))
+    ) / 2
+    assert float(loss.detach()) == pytest.approx(float(expected))
+    loss.backward()
+    grad = peaks.grad
+    assert grad[1] > 0 and grad[0] == 0 and grad[4] == 0  # only the hottest fabric peak is pushed down
+    assert grad[3] < grad[2] < 0  # the defect under it is pulled up hardest
+    assert float(rank_loss(torch.tensor([0.5, 2.0]), torch.tensor([0, 0]))) == 0.0  # no defect: nothing
+
+
+def test_the_ranking_term_joins_the_total_only_when_weighted():
+    batch = _batch(has_mask=True)
+    logit = torch.full((2, 1, 2, 2), -1.0)
+    logit[0, 0, 1, 1] = 2.0  # the defect-free image's hottest cell beats the defect's (-1)
+    class_logits = torch.zeros(2, 3, 2, 2)
+    plain = defect_loss(logit, class_logits, batch)
+    ranked = defect_loss(logit, class_logits, batch, rank_weight=2.0)
+    assert "rank" not in plain
+    assert float(ranked["rank"]) == pytest.approx(float(torch.nn.functional.softplus(torch.tensor(3.0))))
+    assert float(ranked["loss"]) == pytest.approx(float(plain["loss"]) + 2.0 * float(ranked["rank"]))

@@ -138,6 +138,14 @@ def train(
         float | None,
         typer.Option("--distill-weight", help="Weight of the teacher's term beside the labels' (1.0)."),
     ] = None,
+    rank_weight: Annotated[
+        float | None,
+        typer.Option(
+            "--rank-weight",
+            help="Weight of a ranking term: each defective crop's peak against the hottest cell of "
+            "the batch's defect-free crops (0: off, the default).",
+        ),
+    ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out from its last.pt.")
     ] = False,
@@ -205,6 +213,7 @@ def train(
         branches=branches,
         teacher=str(teacher) if teacher is not None else None,
         distill_weight=distill_weight,
+        rank_weight=rank_weight,
     )
     if init is not None and init != "default" and not Path(init).is_file():
         raise InputError(f"--init {init} is neither 'default' nor an existing checkpoint file")

@@ -85,6 +85,8 @@ class TrainConfig:
     # (training.loss.distill_loss), e.g. a wider net too slow to ship; None: labels only
     teacher: str | None = None
     distill_weight: float = 1.0  # the distillation term's weight beside the label terms
+    # defective images' maxima ranked above the batch's hottest defect-free cell (training.loss.rank_loss)
+    rank_weight: float = 0.0
 
     def __post_init__(self) -> None:
         positive = ("epochs", "steps_per_epoch", "batch_size", "val_images", "val_size", "threads")
@@ -121,6 +123,8 @@ class TrainConfig:
                 )
         if not 1 <= self.branches <= 8:
             raise ConfigError(f"--branches must be 1..8, got {self.branches}")
+        if not 0.0 <= self.rank_weight <= 100.0:
+            raise ConfigError(f"--rank-weight must be in 0..100, got {self.rank_weight}")
         if not 0.0 <= self.distill_weight <= 100.0:
             raise ConfigError(f"--distill-weight must be in 0..100, got {self.distill_weight}")
         if not 0.0 < self.lr < 1.0:

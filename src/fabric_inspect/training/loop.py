@@ -203,7 +203,13 @@ def _train_epoch(
             with torch.no_grad():
                 teacher_logit = teacher(x)[0]
         terms = defect_loss(
-            logit, class_logits, batch, config.small_defect_boost, teacher_logit, config.distill_weight
+            logit,
+            class_logits,
+            batch,
+            config.small_defect_boost,
+            teacher_logit,
+            config.distill_weight,
+            config.rank_weight,
         )
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()

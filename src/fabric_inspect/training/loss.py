@@ -10,6 +10,10 @@
   the probability everywhere (for a uniform p its gradient is always negative), which held a first
   synthetic run at a grey 0.2 map with an image AUROC of 0.55 after 300 steps.
 - Class logits: cross-entropy at defect cells (pixel-labelled) or at the map's maximum (image-level).
+- Ranking (`rank_weight` > 0, `rank_loss`): each defective image's maximum against the hottest cell
+  of all the batch's defect-free images (a few thousand cells, a good part of a camera frame): the
+  threshold sits above the hottest fabric cell of a whole frame, so a defect is found when it beats
+  that, not when it beats its own crop's fabric. Softplus of the difference, in logits.
 - Distillation (with a teacher network, `distill_loss`): the binary KL divergence from the teacher's
   map to the student's on every cell, and the same between the two maps' maxima (the image scores).
 
@@ -106,6 +110,7 @@ def defect_loss(
     small_defect_boost: float = 1.0,
     teacher_logit: torch.Tensor | None = None,
     distill_weight: float = 1.0,
+    rank_weight: float = 0.0,
 ) -> dict[str, torch.Tensor]:
     """Loss terms and their total ("loss") for network outputs on `batch`; cells of small defects
     weigh up to `small_defect_boost` times as much in the focal term (`small_defect_weights`). With a
@@ -149,7 +154,20 @@ def defect_loss(
     if teacher_logit is not None:
         terms["distill"] = distill_loss(logit, teacher_logit[:, 0], float(target.sum()))
         terms["loss"] = terms["loss"] + distill_weight * terms["distill"]
+    if rank_weight > 0.0:
+        terms["rank"] = rank_loss(peak, batch.labels)
+        terms["loss"] = terms["loss"] + rank_weight * terms["rank"]
     return terms
+
+
+def rank_loss(peaks: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean softplus(hottest defect-free logit - peak) over the defective images (labels > 0), the
+    hottest taken over every defect-free image (label 0) of the batch; 0 without both kinds. Images
+    whose only defects are ignored (-1) count as neither."""
+    good, bad = labels == 0, labels > 0
+    if not good.any() or not bad.any():
+        return peaks.sum() * 0.0
+    return F.softplus(peaks[good].max() - peaks[bad]).mean()
 
 
 def binary_kl(student_logit: torch.Tensor, teacher_logit: torch.Tensor) -> torch.Tensor:
