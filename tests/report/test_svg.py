@@ -117,3 +117,27 @@ def test_a_short_last_bin_is_drawn_as_wide_as_its_fabric_and_divided_by_it():
     first, last = (r for r in ET.fromstring(svg).iterfind("s:rect", NS))
     assert float(last.get("height")) / float(first.get("height")) == pytest.approx(1 / 0.6, rel=0.01)
     assert (float(last.get("width")) + 1) / (float(first.get("width")) + 1) == pytest.approx(0.6, rel=0.01)
+
+
+def test_fabric_not_inspected_is_hatched_where_it_lies_across_the_bands_it_crosses():
+    length_mm = 100_000.0
+    band_mm = band_length_units(length_mm, 1600.0, 1000.0) * 1000.0
+    start, end = band_mm - 500.0, band_mm + 1500.0  # crosses from the first band into the second
+    svg = defect_map_svg([], length_mm, 1600.0, 1000.0, "m", unseen=[(start, end)])
+    root = ET.fromstring(svg)
+    hatched = [
+        {k: float(r.get(k)) for k in ("x", "y", "width", "height")}
+        for r in root.iterfind("s:rect", NS)
+        if r.get("class") == "unseen"
+    ]
+    bands = fabric_rects(svg)
+    assert len(hatched) == 2
+    first, second = hatched
+    px_per_mm = bands[0]["width"] / band_mm
+    assert first["y"] == bands[0]["y"] and second["y"] == bands[1]["y"]
+    assert first["x"] + first["width"] == pytest.approx(bands[0]["x"] + bands[0]["width"], abs=0.2)
+    assert first["width"] == pytest.approx(500.0 * px_per_mm, abs=0.2)
+    assert second["x"] == pytest.approx(bands[1]["x"], abs=0.2)
+    assert second["width"] == pytest.approx(1500.0 * px_per_mm, abs=0.2)
+    assert "not inspected: " in svg and 'id="unseen"' in svg
+    assert 'class="unseen"' not in defect_map_svg([], length_mm, 1600.0, 1000.0, "m")

@@ -30,6 +30,7 @@ def test_the_grade_counts_only_the_fabric_the_camera_saw_and_the_report_says_whe
     assert "<dt>Roll length</dt><dd>10.00 m</dd>" in html
     assert "<dt>Not inspected</dt><dd>2.00 m, graded without it (3.00-4.50 m, 7.50-8.00 m)</dd>" in html
     assert "<dt>Length inspected</dt><dd>8.00 m</dd>" in html
+    assert html.count('class="unseen"') == 2 and "Hatched: fabric that passed" in html  # on the map
 
 
 def test_a_fully_inspected_roll_is_graded_on_its_whole_length_with_no_such_line(tmp_path):
@@ -39,6 +40,7 @@ def test_a_fully_inspected_roll_is_graded_on_its_whole_length_with_no_such_line(
     assert summary.points_per_100 == pytest.approx(1 * 100000 / (10.0 * 1600.0))
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Not inspected" not in html and "<dt>Length inspected</dt><dd>10.00 m</dd>" in html
+    assert 'class="unseen"' not in html
 
 
 def test_a_length_given_by_hand_is_graded_as_given(tmp_path):

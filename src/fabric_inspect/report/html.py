@@ -189,12 +189,14 @@ def _map(c: ReportContent) -> str:
     defects = [_map_defect(d) for d in c.defects]
     # a defect past the recorded length (a length given by hand) still gets a band to be drawn in
     drawn_mm = max([c.length_m * 1000] + [d.roll_y_mm + d.length_mm / 2 for d in c.defects])
-    svg = defect_map_svg(defects, drawn_mm, c.width_mm, p.unit_mm, p.length_unit)
+    unseen = [(a * 1000, b * 1000) for a, b in c.roll.uninspected]
+    svg = defect_map_svg(defects, drawn_mm, c.width_mm, p.unit_mm, p.length_unit, unseen)
+    hatched = " Hatched: fabric that passed while no inspected frame saw it." if unseen else ""
     return (
         f"<section><h2>Defect map</h2>{_legend(c.defects)}{svg}"
         '<p class="note">The roll to scale, cut in bands laid one under the other: '
         "length runs left to right, width top (0 mm) to bottom "
-        f"({c.width_mm:.0f} mm). Numbers are the defect numbers in the table.</p></section>"
+        f"({c.width_mm:.0f} mm). Numbers are the defect numbers in the table.{hatched}</p></section>"
     )
 
 

@@ -59,9 +59,15 @@ def band_length_units(length_mm: float, width_mm: float, unit_mm: float) -> int:
 
 
 def defect_map_svg(
-    defects: Sequence[MapDefect], length_mm: float, width_mm: float, unit_mm: float, unit: str
+    defects: Sequence[MapDefect],
+    length_mm: float,
+    width_mm: float,
+    unit_mm: float,
+    unit: str,
+    unseen: Sequence[tuple[float, float]] = (),
 ) -> str:
-    """The roll as bands of equal length drawn to scale (along: left to right; across: top to bottom)."""
+    """The roll as bands of equal length drawn to scale (along: left to right; across: top to bottom);
+    `unseen` stretches (from_mm, to_mm: fabric no inspected frame saw) hatched across the width."""
     step = band_length_units(length_mm, width_mm, unit_mm)
     band_mm = step * unit_mm
     drawable = FIGURE_WIDTH - MAP_LEFT - 8
@@ -71,10 +77,17 @@ def defect_map_svg(
     bands = max(1, math.ceil(length_mm / band_mm))
     height = 6 + bands * (band_h + gap)
     parts = [_svg_open(FIGURE_WIDTH, height, "Defect map of the roll drawn to scale")]
+    if unseen:
+        parts.append(
+            '<defs><pattern id="unseen" width="6" height="6" patternUnits="userSpaceOnUse" '
+            'patternTransform="rotate(45)"><rect width="6" height="6" fill="#e4e4e4"/>'
+            '<line x1="0" y1="0" x2="0" y2="6" stroke="#8c8c8c" stroke-width="2"/></pattern></defs>'
+        )
     for band in range(bands):
         start = band * band_mm
         top = 6 + band * (band_h + gap)
         parts.append(_band(start, min(band_mm, length_mm - start), top, band_h, scale, step, unit_mm, unit))
+        parts.extend(_unseen(a, b, start, band_mm, top, band_h, scale) for a, b in unseen)
         for defect in defects:
             parts.append(_marker(defect, start, band_mm, top, band_h, scale, width_mm))
     parts.append("</svg>")
@@ -103,6 +116,21 @@ def _band(
                 f'<text class="axis" x="{x:.1f}" y="{base + 14:.1f}" text-anchor="middle">{label}</text>'
             )
     return "".join(out)
+
+
+def _unseen(
+    from_mm: float, to_mm: float, start: float, band_mm: float, top: float, band_h: float, scale: float
+) -> str:
+    """The part of a stretch no inspected frame saw that lies in this band (at least 1 px wide)."""
+    a, b = max(from_mm, start), min(to_mm, start + band_mm)
+    if b <= a:
+        return ""
+    x = MAP_LEFT + (a - start) * scale
+    title = f"<title>not inspected: {from_mm / 1000:.2f}-{to_mm / 1000:.2f} m</title>"
+    return (
+        f'<rect class="unseen" x="{x:.1f}" y="{top:.1f}" width="{max((b - a) * scale, 1.0):.1f}" '
+        f'height="{band_h:.1f}" fill="url(#unseen)">{title}</rect>'
+    )
 
 
 def _marker(
