@@ -25,6 +25,10 @@ def test_the_demo_writes_every_output_and_prints_the_grade(tmp_path):
     truth = json.loads((out / "roll.json").read_text())
     summary = json.loads((out / "summary.json").read_text())
     assert summary["frames"] == truth["frames"] == 60
+    # 2 s at 20 m/min past a 720 px (180 mm) view: every frame overlaps the one before
+    assert summary[
+        "uninspected_m"
+    ] == 0 and f"{summary['roll_length_m']:.2f} m of roll, 0.00 m of it unseen" in (result.output)
     events = (out / "events.jsonl").read_text().splitlines()
     assert len(events) == summary["defects"]
     from fabric_inspect.inspect.roll_score import score_roll

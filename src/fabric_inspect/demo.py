@@ -48,6 +48,8 @@ class DemoResult:
     defects_reported: int
     frames: int
     fps: float
+    roll_length_m: float
+    uninspected_m: float  # fabric no inspected frame saw (0 on the demo's roll: frames overlap)
     defects_found: int  # defects of the roll that passed the camera and were reported (roll_score)
     defects_in_view: int
     duplicates: int  # extra reports of a defect already reported
@@ -113,6 +115,8 @@ def run_demo(config: DemoConfig, progress: bool = True) -> DemoResult:
         defects_reported=summary.defects,
         frames=summary.frames,
         fps=summary.fps,
+        roll_length_m=summary.roll_length_m,
+        uninspected_m=summary.uninspected_m,
         defects_found=score.found,
         defects_in_view=score.truths,
         duplicates=score.duplicates,
@@ -126,13 +130,15 @@ def describe(result: DemoResult) -> list[str]:
         f"roll video      {result.roll_video}  (ground truth: {result.truth})",
         f"annotated video {result.annotated_video}  (mp4v; play with VLC or ffplay)",
         f"events          {result.events}  (one JSON line per defect)",
-        f"database        {result.database}  (SQLite, tables rolls and defects)",
+        f"database        {result.database}  (SQLite, tables rolls, defects and uninspected)",
         f"crops           {result.crops}/",
         f"summary         {result.summary}",
         f"report          {result.report}  (open in a browser; print to PDF)",
         "",
-        f"inspected {result.frames} frames at {result.fps:.0f} fps; reported {result.defects_reported} "
-        f"defects: {result.defects_found} of the {result.defects_in_view} on the synthetic roll found, "
+        f"inspected {result.frames} frames ({result.roll_length_m:.2f} m of roll, "
+        f"{result.uninspected_m:.2f} m of it unseen) at {result.fps:.0f} fps; "
+        f"reported {result.defects_reported} defects: {result.defects_found} of the "
+        f"{result.defects_in_view} on the synthetic roll found, "
         f"{result.duplicates} reported twice, {result.false_reports} false",
         result.report_line,
         f"grade: {result.grade}",
