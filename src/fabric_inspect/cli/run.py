@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from fabric_inspect.cli._common import handles_errors
+from fabric_inspect.cli._common import fail, handles_errors
 from fabric_inspect.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -251,10 +251,15 @@ def inspect(source_config: SourceConfig, options: Options, sinks: SinkConfig, li
     total = getattr(source, "frame_count", 0) if not live_source else 0
     with _progress(total) as progress:
         summary = run_pipeline(source, model, config, sinks, progress=progress)
-    if sinks.summary is not None:
-        summary.write(sinks.summary)
     for line in format_summary(summary):
         typer.echo(line)
+    if sinks.summary is not None:
+        summary.write(sinks.summary)
+    if summary.output_errors:
+        count = len(summary.output_errors)
+        raise fail(
+            f"{count} output{'s' * (count > 1)} not written in full: " + "; ".join(summary.output_errors), 1
+        )
 
 
 @contextlib.contextmanager

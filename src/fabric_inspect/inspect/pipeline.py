@@ -244,6 +244,7 @@ def run(
         source.stop()
 
     started = time.perf_counter()
+    sinks = None
     with ExitStack() as stack:
         worker = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="motion"))
         rate = (lambda: source.fps) if source.live else None
@@ -286,6 +287,7 @@ def run(
         roll_length_m=round(stages.roll_length_m(), 3),
         rejected_tracks=stages.tracker.rejected,
         interrupted=interrupted,
+        output_errors=sinks.errors() if sinks is not None else [],  # after closing: close errors too
         **stages.uninspected(),
     )
 

@@ -118,6 +118,8 @@ class Summary:
     uninspected_m: float = 0.0
     uninspected_stretches: int = 0
     uninspected_at_m: list = field(default_factory=list)
+    # one line per output that could not be written (a full disk); the CLI then exits with code 1
+    output_errors: list = field(default_factory=list)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -167,6 +169,7 @@ def format_summary(summary: Summary) -> list[str]:
             f"not inspected   {_uninspected(summary)}",
         ]
         + (["stopped early   yes (interrupted)"] if summary.interrupted else [])
+        + [f"not written     {line}" for line in summary.output_errors]
         + (
             [f"saturated       {summary.saturated_frames} frames had too many defects (raise --threshold?)"]
             if summary.saturated_frames

@@ -63,6 +63,12 @@ class Sinks:
     crops: Path | None = None
     crop_prefix: str = "defect"
     alarms: tuple[AlarmWorker, ...] = ()
+    crops_error: str | None = None  # why crops stopped being written, as one line
+
+    def errors(self) -> list[str]:
+        """One line per output that could not be written (a full disk), for the summary and exit code."""
+        found = [sink.error for sink in (self.events, self.db, self.video) if sink is not None and sink.error]
+        return found + ([self.crops_error] if self.crops_error else [])
 
     def alarm(self, event: DefectEvent) -> None:
         """A defect was just confirmed: fire the alarms (never blocks)."""
@@ -83,6 +89,10 @@ class Sinks:
         )
         if self.crops is not None:
             path = save_crop(self.crops, event, self.crop_prefix)
+            if path is None and event.crop is not None and event.crop.size:
+                self.crops_error = f"--crops {self.crops}: cannot write a PNG there (disk full?)"
+                log.error("%s; the run goes on without it", self.crops_error)
+                self.crops = None
             event = dataclasses.replace(event, crop_path=path)
         if self.events is not None:
             self.events.write(event)

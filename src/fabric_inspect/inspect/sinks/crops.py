@@ -23,4 +23,7 @@ def save_crop(folder: Path, event: DefectEvent, prefix: str = "defect") -> str |
     if event.crop is None or event.crop.size == 0:
         return None
     path = folder / f"{prefix}_{event.id:05d}_{event.class_name}.png"
-    return str(path) if cv2.imwrite(str(path), event.crop) else None
+    if cv2.imwrite(str(path), event.crop):
+        return str(path)
+    path.unlink(missing_ok=True)  # what a full disk took of it is no PNG
+    return None

@@ -6,14 +6,18 @@ dashboard read the database while a run is writing it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import logging
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from fabric_inspect.errors import ConfigError, InputError
 from fabric_inspect.inspect.tracker import DefectEvent
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rolls (
@@ -102,6 +106,7 @@ class DatabaseSink:
         )
         self._db.commit()
         self.written = 0
+        self.error: str | None = None  # the first write that failed, as one line
         self.length_m: float | None = None
         self.frames = 0
         self.uninspected_m = 0.0
@@ -111,6 +116,15 @@ class DatabaseSink:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        try:
+            if self.error is None:
+                self._finish()
+        except sqlite3.Error as err:
+            self._failed(err)
+        finally:
+            self._db.close()
+
+    def _finish(self) -> None:
         self._db.execute(
             "UPDATE rolls SET finished = ?, length_m = ?, frames = ?, uninspected_m = ? WHERE roll_id = ?",
             (now_iso(), self.length_m, self.frames, self.uninspected_m, self.roll.roll_id),
@@ -120,9 +134,25 @@ class DatabaseSink:
             [(self.roll.roll_id, start, end) for start, end in self.stretches],
         )
         self._db.commit()
-        self._db.close()
+
+    def _failed(self, err: sqlite3.Error) -> None:
+        if self.error is None:
+            self.error = f"--db {self.path}: cannot write ({err}) after {self.written} defects"
+            log.error("%s; the run goes on without it", self.error)
+        with contextlib.suppress(sqlite3.Error):  # the failed transaction, so close() does not retry it
+            self._db.rollback()
 
     def write(self, event: DefectEvent) -> None:
+        """Add the defect's row (and the roll's totals so far) in one commit; after a failed write
+        (a full disk) nothing more is written and `error` says why."""
+        if self.error is not None:
+            return
+        try:
+            self._write(event)
+        except sqlite3.Error as err:
+            self._failed(err)
+
+    def _write(self, event: DefectEvent) -> None:
         self._db.execute(
             "INSERT INTO defects (roll_id, id, class, score, first_frame, last_frame, best_frame, roll_y_mm, "
             "roll_x_mm, length_mm, width_mm, bbox, time, crop_path) "

@@ -2,11 +2,17 @@
 
 pip's OpenCV cannot encode H.264; convert with ffmpeg if a player needs it. The file is finalized
 when the sink closes (also on Ctrl-C / SIGTERM, which the pipeline turns into a clean stop).
+
+The video is by far the largest output, and OpenCV's writer does not say when a write fails. So
+every second of frames the sink looks at the free space on the video's disk; below `reserve_bytes`
+(256 MB by default) it finalizes the video there (playable up to that frame), logs one line and keeps
+`error`, and the disk's last space goes to the events, the database and the crops.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +21,14 @@ from fabric_inspect.errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
 
+RESERVE_BYTES = 256 * 2**20  # free space the video leaves on its disk for the other outputs
 CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
 
 
 class VideoSink:
     """Opens the writer at the first frame (when the size is known)."""
 
-    def __init__(self, path: Path, fps: float) -> None:
+    def __init__(self, path: Path, fps: float, reserve_bytes: int = RESERVE_BYTES) -> None:
         suffix = path.suffix.lower()
         if suffix not in CODECS:
             raise ConfigError(
@@ -36,18 +43,41 @@ class VideoSink:
         self._writer = None
         self._size: tuple[int, int] | None = None
         self.written = 0
+        self.reserve_bytes = reserve_bytes
+        self.error: str | None = None  # why the video stopped early, as one line
 
     def __enter__(self) -> VideoSink:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._close()
+
+    def _close(self) -> None:
         if self._writer is not None:
             self._writer.release()
+            self._writer = None
             log.info("video %s: %d frames", self.path, self.written)
+
+    def _disk_full(self) -> bool:
+        """Every second of frames: stop (finalizing the file) when the disk has under the reserve."""
+        if self.written % max(1, round(self.fps)):
+            return False
+        free = shutil.disk_usage(self.path.parent).free
+        if free >= self.reserve_bytes:
+            return False
+        self.error = (
+            f"--save-video {self.path}: stopped after {self.written} frames, {free / 2**20:.0f} MB left on "
+            f"its disk (under the {self.reserve_bytes / 2**20:.0f} MB kept for the events and the database)"
+        )
+        log.error("%s; the run goes on without it", self.error)
+        self._close()
+        return True
 
     def write(self, canvas: np.ndarray) -> None:
         import cv2
 
+        if self.error is not None or self._disk_full():
+            return
         size = (canvas.shape[1], canvas.shape[0])
         if self._writer is None:
             fourcc = cv2.VideoWriter_fourcc(*CODECS[self.path.suffix.lower()])
