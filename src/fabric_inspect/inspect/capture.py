@@ -112,7 +112,9 @@ class LiveSource:
         import cv2
 
         self.description = describe_capture(self._cap, config.input)
-        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS)) or config.fps or 30.0
+        reported = float(self._cap.get(cv2.CAP_PROP_FPS))
+        # RTSP streams may report their 90 kHz time base, others nan or 0: take those as unknown
+        self.fps = reported if 0.0 < reported <= 1000.0 else (config.fps or 30.0)
         delivered = measure_rate(self._cap) if kind == "stream" else None
         if delivered and abs(delivered - self.fps) > 0.1 * delivered:
             log.warning(
