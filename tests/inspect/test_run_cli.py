@@ -85,6 +85,8 @@ def test_run_writes_every_output_and_prints_the_summary(video, tiny_model_path, 
         (["--roi", "0,0,10"], "--roi"),
         (["--roi", "0,0,9999,50"], "outside"),
         (["--save-video", "v.webm"], "--save-video"),
+        (["--video-minutes", "5"], "--video-minutes cuts the --save-video file"),
+        (["--save-video", "v.avi", "--video-minutes", "-1"], "--video-minutes must be 0"),
     ],
 )
 def test_bad_options_give_one_line_and_exit_code_2(
@@ -185,3 +187,26 @@ def test_a_bad_toml_config_is_one_clear_line(video, tiny_model_path, tmp_path, t
     result = runner.invoke(app, ["run", str(video), "--model", str(tiny_model_path), "--config", str(config)])
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_video_minutes_cut_the_saved_video_into_playable_files_of_that_length(
+    video, tiny_model_path, tmp_path
+):
+    import cv2
+
+    # the roll video is 30 fps: 0.05 minutes is 90 frames a file
+    args = ["run", str(video), "--model", str(tiny_model_path), "--save-video", str(tmp_path / "out.avi")]
+    result = runner.invoke(app, [*args, "--video-minutes", "0.05"])
+    assert result.exit_code == 0, result.output
+    total = int(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT))
+    files = sorted(tmp_path.glob("out_*.avi"))
+    assert [f.name for f in files] == [f"out_{i:04d}.avi" for i in range(1, len(files) + 1)]
+    counts = []
+    for path in files:
+        cap = cv2.VideoCapture(str(path))
+        n = 0
+        while cap.read()[0]:
+            n += 1
+        counts.append(n)
+    assert sum(counts) == total and counts[:-1] == [90] * (len(files) - 1) and 0 < counts[-1] <= 90
+    assert not (tmp_path / "out.avi").exists()

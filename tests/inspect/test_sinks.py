@@ -110,6 +110,20 @@ def test_video_sink_writes_a_playable_file_with_every_frame(tmp_path: Path, suff
     assert cap.get(cv2.CAP_PROP_FRAME_WIDTH) == 96
 
 
+def test_video_sink_starts_a_new_numbered_file_every_segment(tmp_path: Path):
+    import cv2
+
+    with VideoSink(tmp_path / "out.mp4", fps=25.0, segment_frames=10) as sink:
+        for i in range(25):
+            sink.write(np.full((64, 96, 3), 8 * i, np.uint8))
+    assert [p.name for p in sink.files] == ["out_0001.mp4", "out_0002.mp4", "out_0003.mp4"]
+    counts = []
+    for path in sink.files:
+        cap = cv2.VideoCapture(str(path))
+        counts.append(sum(1 for _ in iter(lambda cap=cap: cap.read()[0], False)))
+    assert counts == [10, 10, 5]
+
+
 def test_video_sink_refuses_a_format_it_cannot_write(tmp_path: Path):
     with pytest.raises(ConfigError, match=r"--save-video .*\.mp4"):
         VideoSink(tmp_path / "out.webm", fps=30.0)

@@ -50,6 +50,11 @@ LINE_GAP = typer.Option(
 )
 SAVE_VIDEO = typer.Option(None, "--save-video", help="Annotated video (.mp4: mp4v, .avi: MJPG).")
 HEATMAP = typer.Option(False, "--heatmap", help="Blend the score map into the video/window.")
+VIDEO_MINUTES = typer.Option(
+    0.0,
+    "--video-minutes",
+    help="Start a new --save-video file every this many minutes of video (NAME_0001.mp4, ...); 0 = one file.",
+)
 EVENTS = typer.Option(None, "--events", help="JSON line per defect, flushed as written.")
 DB = typer.Option(None, "--db", help="SQLite database (WAL) for the roll report.")
 ROLL = typer.Option(None, "--roll", help="Roll id for --db (e.g. R1).")
@@ -93,9 +98,9 @@ class Options:
 
 
 SINK_OPTIONS = {
-    "save_video": "video", "heatmap": "heatmap", "events": "events", "db": "db", "roll": "roll",
-    "article": "article", "crops": "crops", "show": "show", "on_defect": "on_defect", "webhook": "webhook",
-    "alarm_timeout": "alarm_timeout_s", "summary": "summary",
+    "save_video": "video", "heatmap": "heatmap", "video_minutes": "video_minutes", "events": "events",
+    "db": "db", "roll": "roll", "article": "article", "crops": "crops", "show": "show",
+    "on_defect": "on_defect", "webhook": "webhook", "alarm_timeout": "alarm_timeout_s", "summary": "summary",
 }  # fmt: skip
 
 
@@ -302,6 +307,7 @@ def run(
     line_gap: float = LINE_GAP,
     save_video: Path | None = SAVE_VIDEO,
     heatmap: bool = HEATMAP,
+    video_minutes: float = VIDEO_MINUTES,
     events: Path | None = EVENTS,
     db: Path | None = DB,
     roll: str | None = ROLL,
@@ -353,6 +359,7 @@ def live(
     line_gap: float = LINE_GAP,
     save_video: Path | None = SAVE_VIDEO,
     heatmap: bool = HEATMAP,
+    video_minutes: float = VIDEO_MINUTES,
     events: Path | None = EVENTS,
     db: Path | None = DB,
     roll: str | None = ROLL,

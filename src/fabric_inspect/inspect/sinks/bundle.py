@@ -28,6 +28,7 @@ class SinkConfig:
 
     video: Path | None = None
     heatmap: bool = False
+    video_minutes: float = 0.0  # a new video file every this many minutes of video (0 = one file)
     events: Path | None = None
     db: Path | None = None
     roll: str | None = None
@@ -42,6 +43,10 @@ class SinkConfig:
     def __post_init__(self) -> None:
         if self.db is not None and not self.roll:
             raise ConfigError(f"--db {self.db} needs --roll to name the roll (e.g. --roll R1)")
+        if not 0.0 <= self.video_minutes <= 24 * 60:
+            raise ConfigError(f"--video-minutes must be 0 (one file) to 1440, got {self.video_minutes}")
+        if self.video_minutes and self.video is None:
+            raise ConfigError("--video-minutes cuts the --save-video file; give --save-video too")
         if self.heatmap and self.video is None and not self.show:
             raise ConfigError("--heatmap draws on --save-video or --show; give one of them")
         if not 0.1 <= self.alarm_timeout_s <= 300:
@@ -121,7 +126,8 @@ def open_sinks(config: SinkConfig, stack: ExitStack, fps: float, roll: RollInfo 
     if config.events is not None:
         sinks.events = stack.enter_context(EventsSink(config.events))
     if config.video is not None:
-        sinks.video = stack.enter_context(VideoSink(config.video, fps))
+        segment = round(config.video_minutes * 60 * fps) if config.video_minutes else 0
+        sinks.video = stack.enter_context(VideoSink(config.video, fps, segment_frames=segment))
     workers = []
     if config.on_defect:
         workers.append(AlarmWorker("on-defect", command_sender(config.on_defect, config.alarm_timeout_s)))

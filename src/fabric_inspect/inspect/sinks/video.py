@@ -3,6 +3,10 @@
 pip's OpenCV cannot encode H.264; convert with ffmpeg if a player needs it. The file is finalized
 when the sink closes (also on Ctrl-C / SIGTERM, which the pipeline turns into a clean stop).
 
+With `segment_frames` (`--video-minutes`) a new file is started every so many frames, each finalized
+when the next begins: a live run of a whole shift leaves files of a few minutes each, and a crash or a
+`kill -9` costs only the last one.
+
 The video is by far the largest output, and OpenCV's writer does not say when a write fails. So
 every second of frames the sink looks at the free space on the video's disk; below `reserve_bytes`
 (256 MB by default) it finalizes the video there (playable up to that frame), logs one line and keeps
@@ -28,7 +32,9 @@ CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv"
 class VideoSink:
     """Opens the writer at the first frame (when the size is known)."""
 
-    def __init__(self, path: Path, fps: float, reserve_bytes: int = RESERVE_BYTES) -> None:
+    def __init__(
+        self, path: Path, fps: float, reserve_bytes: int = RESERVE_BYTES, segment_frames: int = 0
+    ) -> None:
         suffix = path.suffix.lower()
         if suffix not in CODECS:
             raise ConfigError(
@@ -45,6 +51,9 @@ class VideoSink:
         self.written = 0
         self.reserve_bytes = reserve_bytes
         self.error: str | None = None  # why the video stopped early, as one line
+        # > 0: a new file every segment_frames frames, NAME_0001.mp4, NAME_0002.mp4 ... (--video-minutes)
+        self.segment_frames = max(0, segment_frames)
+        self.files: list[Path] = []  # the files written, in order
 
     def __enter__(self) -> VideoSink:
         return self
@@ -56,7 +65,12 @@ class VideoSink:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
-            log.info("video %s: %d frames", self.path, self.written)
+            log.info("video %s: %d frames so far", self.files[-1], self.written)
+
+    def _next_path(self) -> Path:
+        if not self.segment_frames:
+            return self.path
+        return self.path.with_name(f"{self.path.stem}_{len(self.files) + 1:04d}{self.path.suffix}")
 
     def _disk_full(self) -> bool:
         """Every second of frames: stop (finalizing the file) when the disk has under the reserve."""
@@ -79,12 +93,16 @@ class VideoSink:
         if self.error is not None or self._disk_full():
             return
         size = (canvas.shape[1], canvas.shape[0])
+        if self.segment_frames and self.written and self.written % self.segment_frames == 0:
+            self._close()  # this segment is full: finalize it, the next frame opens the next file
         if self._writer is None:
+            path = self._next_path()
             fourcc = cv2.VideoWriter_fourcc(*CODECS[self.path.suffix.lower()])
-            self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, size)
+            self._writer = cv2.VideoWriter(str(path), fourcc, self.fps, self._size or size)
             if not self._writer.isOpened():
-                raise InputError(f"--save-video {self.path}: OpenCV cannot write this file; try a .avi path")
-            self._size = size
+                raise InputError(f"--save-video {path}: OpenCV cannot write this file; try a .avi path")
+            self.files.append(path)
+            self._size = self._size or size
         if size != self._size:  # frames of another size (image folders): fit them to the first
             canvas = cv2.resize(canvas, self._size, interpolation=cv2.INTER_AREA)
         self._writer.write(canvas)
