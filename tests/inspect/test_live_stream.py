@@ -172,17 +172,18 @@ def test_a_stream_that_drops_is_reopened_and_the_gap_is_logged(synth, tiny_model
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("mode", ["speed", "auto"])  # the hint alone; measured, with no hint
 def test_the_fabric_that_passes_while_a_stream_is_away_counts_along_the_roll_and_as_not_inspected(
-    synth, tiny_model
+    synth, tiny_model, mode
 ):
     from fabric_inspect.inspect.motion import MotionConfig
     from fabric_inspect.inspect.tracker import TrackerConfig
 
     px_per_frame, fps, ppm = 20.0, 30.0, 2.0  # 600 px/s = 300 mm/s = 18 m/min
-    roll = synth.make_roll(length=8000, width=128, height=64, speed_px=px_per_frame)
-    speed = px_per_frame * fps / ppm * 60 / 1000  # m/min
+    roll = synth.make_roll(length=9000, width=256, height=128, speed_px=px_per_frame)
+    speed = px_per_frame * fps / ppm * 60 / 1000 if mode == "speed" else None  # m/min
     config = PipelineConfig(
-        motion=MotionConfig(mode="speed", speed_m_per_min=speed, px_per_mm=ppm),
+        motion=MotionConfig(mode=mode, speed_m_per_min=speed, px_per_mm=ppm),
         tracker=TrackerConfig(px_per_mm=ppm),
         max_frames=60,
     )
