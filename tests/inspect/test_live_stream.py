@@ -207,7 +207,8 @@ def test_the_fabric_that_passes_while_a_stream_is_away_counts_along_the_roll_and
     gaps = [(b - a) * 1000 * ppm for a, b in summary.uninspected_at_m]
     assert summary.uninspected_stretches == len(gaps) >= 1
     assert max(gaps) >= 0.8 * fps * px_per_frame - roll.height
-    assert summary.uninspected_m * 1000 * ppm == pytest.approx(sum(gaps), abs=1.0)
+    # metres are rounded to the mm (2 px here): the total once, each stretch's ends once each
+    assert summary.uninspected_m * 1000 * ppm == pytest.approx(sum(gaps), abs=1.0 + 2.0 * len(gaps))
 
 
 @pytest.mark.slow
