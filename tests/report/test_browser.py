@@ -103,3 +103,27 @@ def test_the_report_prints_to_pdf(browser, report):
     pdf = base64.b64decode(browser.print_page(options))
     assert pdf.startswith(b"%PDF-")
     assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 1
+
+
+def test_stretches_not_inspected_are_drawn_hatched_in_chromium(browser, tmp_path):
+    from fabric_inspect.inspect.sinks.database import DatabaseSink, RollInfo
+    from fabric_inspect.inspect.tracker import DefectEvent
+
+    db = tmp_path / "i.db"
+    knot = DefectEvent(1, "knot", 0.9, 10, 15, 500.0, 400.0, 20.0, 10.0, 12, (10, 10, 30, 20), "t")
+    with DatabaseSink(db, RollInfo(roll_id="R1", source="camera 0", width_mm=1600.0, px_per_mm=1.0)) as sink:
+        sink.progress(300, 10.0, 2.0, [[3.0, 4.5], [7.5, 8.0]])
+        sink.write(knot)
+    out = tmp_path / "r.html"
+    write_report(db, "R1", out, ReportConfig())
+    browser.get_log("browser")
+    browser.get(out.resolve().as_uri())
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    widths = browser.execute_script(
+        "return [...document.querySelectorAll('rect.unseen')].map(r => r.getBoundingClientRect().width)"
+    )
+    band = browser.execute_script(
+        "return document.querySelector('rect.fabric').getBoundingClientRect().width"
+    )
+    # 1.5 m and 0.5 m of a 10 m roll drawn in bands of band_length_units metres: to scale, 3 to 1
+    assert len(widths) == 2 and widths[0] == pytest.approx(3 * widths[1], rel=0.05) and 0 < widths[0] < band
