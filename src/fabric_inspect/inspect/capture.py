@@ -79,8 +79,7 @@ def measure_rate(cap, frames: int = 10, timeout_s: float = 3.0) -> float | None:
             times.append(time.monotonic())
     if len(times) < frames + 1:
         return None
-    intervals = sorted(b - a for a, b in itertools.pairwise(times))
-    median = intervals[len(intervals) // 2]
+    median = statistics.median(b - a for a, b in itertools.pairwise(times))
     return 1.0 / median if median > 0 else None
 
 

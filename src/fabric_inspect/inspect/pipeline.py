@@ -189,11 +189,15 @@ class _Stages:
         ppm = self.config.tracker.px_per_mm
         return (self.motion.offset_px + self.last_height) / ppm / 1000.0
 
+    def uninspected_m(self) -> float:
+        """Metres of roll no inspected frame saw so far."""
+        return round(self.coverage.uninspected_px / self.config.tracker.px_per_mm / 1000.0, 3)
+
     def uninspected(self) -> dict[str, object]:
         """The summary's coverage fields: total metres not inspected, how many stretches, and where."""
         m = 1.0 / self.config.tracker.px_per_mm / 1000.0
         return {
-            "uninspected_m": round(self.coverage.uninspected_px * m, 3),
+            "uninspected_m": self.uninspected_m(),
             "uninspected_stretches": self.coverage.gap_count,
             "uninspected_at_m": [
                 [round(g.start_px * m, 3), round(g.end_px * m, 3)] for g in self.coverage.gaps
@@ -244,7 +248,6 @@ def run(
         source.stop()
 
     started = time.perf_counter()
-    sinks = None
     with ExitStack() as stack:
         worker = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="motion"))
         rate = (lambda: source.fps) if source.live else None
@@ -271,8 +274,8 @@ def run(
             )
         for event in stages.tracker.finish():
             _report(sinks, stats, event, stages)
+        covered = stages.uninspected()
         if sinks.db is not None:
-            covered = stages.uninspected()
             sinks.db.progress(
                 stats.frames, stages.roll_length_m(), covered["uninspected_m"], covered["uninspected_at_m"]
             )
@@ -287,8 +290,8 @@ def run(
         roll_length_m=round(stages.roll_length_m(), 3),
         rejected_tracks=stages.tracker.rejected,
         interrupted=interrupted,
-        output_errors=sinks.errors() if sinks is not None else [],  # after closing: close errors too
-        **stages.uninspected(),
+        output_errors=sinks.errors(),  # after the sinks closed: errors on closing count too
+        **covered,
     )
 
 
@@ -345,6 +348,6 @@ def _loop(
 
 def _report(sinks: Sinks, stats: Stats, event: DefectEvent, stages: _Stages) -> None:
     if sinks.db is not None:
-        sinks.db.progress(stats.frames, stages.roll_length_m(), stages.uninspected()["uninspected_m"])
+        sinks.db.progress(stats.frames, stages.roll_length_m(), stages.uninspected_m())
     sinks.report(event)
     stats.by_class[event.class_name] += 1

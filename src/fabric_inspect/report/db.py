@@ -102,11 +102,10 @@ def _with_uninspected(con: sqlite3.Connection, roll: RollRecord) -> RollRecord:
     if "uninspected_m" not in columns:
         return roll
     (total,) = con.execute("SELECT uninspected_m FROM rolls WHERE roll_id = ?", (roll.roll_id,)).fetchone()
-    stretches: list[tuple[float, float]] = []
-    if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'uninspected'").fetchone():
-        stretches = con.execute(
-            "SELECT from_m, to_m FROM uninspected WHERE roll_id = ? ORDER BY from_m", (roll.roll_id,)
-        ).fetchall()
+    # the table comes with the column: `run` creates both (inspect.sinks.database.connect)
+    stretches = con.execute(
+        "SELECT from_m, to_m FROM uninspected WHERE roll_id = ? ORDER BY from_m", (roll.roll_id,)
+    ).fetchall()
     return dataclasses.replace(
         roll,
         uninspected_m=_float_or_none(total) or 0.0,

@@ -190,4 +190,4 @@ class DatabaseSink:
         self.length_m = length_m
         self.uninspected_m = uninspected_m
         if stretches is not None:
-            self.stretches = [list(map(float, s)) for s in stretches]
+            self.stretches = stretches
