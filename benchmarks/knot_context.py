@@ -7,7 +7,7 @@ For each image, the model's highest score inside the first defect's box: on the 
 everything outside a 224 px (and a 96 px) window around the defect painted black, at the same size;
 and on that 224 px window reflected out to the image's size (no black border anywhere). The shipped
 model's high-visibility knots score as in a small crop only when a black border is within its
-receptive field (docs/model-card.md, "training on camera-sized crops as well").
+receptive field (docs/model-experiments.md, "training on camera-sized crops as well").
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@
 `LinePool` adds each cell's column and row means minus the map's mean, so a small defect moves them
 less in a large frame than in a training crop. This exports the shipped weights with those means taken
 over WINDOW cells around each cell instead (an odd number; `AvgPool`, borders not counted), to see
-whether the scores then stop depending on the frame's size. Result (docs/model-card.md, "training on
-camera-sized crops as well"): they do not.
+whether the scores then stop depending on the frame's size. Result (docs/model-experiments.md, "training
+on camera-sized crops as well"): they do not.
 """
 
 from __future__ import annotations

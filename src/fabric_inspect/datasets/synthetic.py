@@ -30,7 +30,7 @@ MAX_SIZE = 4096
 # where a defect's centre may fall, as fractions of the view: (one defect, first of two, second of two)
 # across and (all) along. "central" keeps defects in the middle half, well inside the image (every
 # test set and figure uses it); "anywhere" lets them reach and cross the image's edge, so that a net
-# trained on small images cannot learn that defects keep away from a black border (docs/model-card.md).
+# trained on small images cannot learn that defects keep away from a black border (docs/model-experiments.md).
 PLACEMENTS: dict[str, tuple[tuple[float, float], ...]] = {
     "central": ((0.25, 0.75), (0.15, 0.4), (0.6, 0.85), (0.25, 0.75)),
     "anywhere": ((0.0, 1.0), (0.0, 0.45), (0.55, 1.0), (0.0, 1.0)),

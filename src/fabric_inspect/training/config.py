@@ -28,14 +28,14 @@ class TrainConfig:
     # synthetic: larger crop sides that steps take in turn with `crop` (step i: the (i mod n)-th of
     # (crop, *large_crops)), each with as many images as hold about batch_size * crop^2 pixels. A
     # net trained on crops smaller than its receptive field reads camera frames differently (a knot
-    # of the shipped model scores 0.95 in a 96 px crop, 0.07 in a 512 px image; docs/model-card.md).
+    # of the shipped model scores 0.95 in a 96 px crop, 0.07 in a 512 px image; docs/model-experiments.md).
     large_crops: tuple[int, ...] = ()
     # synthetic: pixels at each edge of a training crop whose cells count neither as defect nor as
     # fabric. A cell near the edge sees the crop's zero-padded border, which no camera frame has.
     border_ignore: int = 0
     # synthetic: the same band, on the large_crops steps only (the `crop` steps keep every cell). The
     # larger of the two applies there. Training on large crops alone cost more than the border does
-    # (docs/model-card.md), so this keeps the small crops' many images and defects per step.
+    # (docs/model-experiments.md), so this keeps the small crops' many images and defects per step.
     large_border_ignore: int = 0
     lr: float = 3e-3
     weight_decay: float = 1e-4
@@ -55,7 +55,7 @@ class TrainConfig:
     # synthetic: where training images' defects may lie (datasets.synthetic.PLACEMENTS). "central"
     # keeps them in the middle half of the crop, so a net can learn that a defect is never near the
     # crop's zero-padded border: the shipped model scores a centred defect higher than the same one
-    # 40 px from two edges (docs/model-card.md). Validation images stay "central", as every test set.
+    # 40 px from two edges (docs/model-experiments.md). Validation images stay "central", as every test set.
     defect_placement: str = "central"
     # synthetic: the chances of greige, dyed and yarn-dyed fabric in training images; None: the
     # generator's own (datasets.weave.COLOURING_SHARES), which validation, calibration and every test
@@ -219,7 +219,7 @@ _SMALL: dict[str, Any] = {
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     # per-image normalization in the graph: synthetic image AUROC 0.73 vs 0.67, but 41 vs 19 ms per
-    # 1280x720 frame (docs/model-card.md); not the shipped recipe while speed is the tighter target
+    # 1280x720 frame (docs/model-experiments.md); not the shipped recipe while speed is the tighter target
     "inorm": {"image_norm": True, "stem": "conv3", "widths": (16, 32, 64), "dilations": (1, 2, 4)},
     # line pooling added to a trained model (--init default), on larger crops so long defects fit
     "lines": {"line_pool": True, "crop": 224, "lr": 1e-3, "epochs": 20, "patience": 8},
@@ -231,12 +231,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     # camera-sized crops only, the cells near each crop's edge left out of the targets
     "interior": {**_SMALL, "crop": 448, "batch_size": 4, "large_crops": (704,), "border_ignore": 96},
     # the sizes recipe with the border left out on its 448 and 704 px crops only (tried from scratch:
-    # level on synthetic stills, AITEX zero-shot 0.45 against 0.75; docs/model-card.md)
+    # level on synthetic stills, AITEX zero-shot 0.45 against 0.75; docs/model-experiments.md)
     "mixed": {**_SMALL, "large_crops": (448, 704), "large_border_ignore": 96},
     # the small recipe with training defects anywhere in the crop, up to and across its edge
     "anywhere": {**_SMALL, "defect_placement": "anywhere"},
     # the anywhere recipe with yarn-dyed fabric (checks and stripes) in half the training images
-    # instead of a quarter: the shipped model's weakest fabric (docs/model-card.md)
+    # instead of a quarter: the shipped model's weakest fabric (docs/model-experiments.md)
     "yarndyed": {**_SMALL, "defect_placement": "anywhere", "colouring_mix": (0.3, 0.2, 0.5)},
     # the small recipe with twice the channels at stride 8 (about 110k parameters, as many as the data
     # README's reference net): a test of whether capacity limits the AITEX figures (docs/model-card.md);
