@@ -4,6 +4,8 @@
         [--sizes 1280x720,4096x256]
     .venv/bin/python benchmarks/model_latency.py --shapes "24,24,64/1,2,4,8;24,24,96/1,2,4,8" \
         --sizes 1280x720,1920x1080 --out benchmarks/results/model_latency_shapes.json
+    .venv/bin/python benchmarks/model_latency.py --shapes "24,24,64/1,2,4,8;24,24,64/1,2,4,8/linear" \
+        --sizes 1280x720,1920x1080 --out benchmarks/results/model_latency_residual.json
 
 Times `OnnxModel.predict` (the pipeline's call: raw uint8 frame in, score map and class logits out) on
 random frames at 1280x720 (the budget: <= 12 ms with 2 threads) and at the AITEX size 4096x256, or at
@@ -16,7 +18,8 @@ speed of the same model drifts by up to 1.5x from one minute to the next, so the
 with every round's median in `round_medians_ms`.
 
 `--shapes` times network shapes before any is trained, for choosing what to train: each
-WIDTHS/DILATIONS (as `train --widths --dilations`, with line pooling as the shipped model has) is
+WIDTHS/DILATIONS[/RESIDUAL] (as `train --widths --dilations --residual`, with line pooling as the
+shipped model has) is
 exported with fresh weights, and all of them are timed in the same rounds, one after the other at each
 size, so the VM's drift falls on all alike; `results` then holds one entry per shape.
 """
@@ -63,30 +66,34 @@ def _model_path(given: str | None, tmp: Path) -> Path:
     return export_onnx(net, tmp / "untrained.onnx", model_info_for(net, 0.5))
 
 
-def _shapes(text: str) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    """'24,24,64/1,2,4,8;16,16,80/1,2,4,8' -> [((24, 24, 64), (1, 2, 4, 8)), ...]; ValueError if
-    malformed."""
+def _shapes(text: str) -> list[tuple[tuple[int, ...], tuple[int, ...], str]]:
+    """'24,24,64/1,2,4,8;16,16,80/1,2,4,8/linear' -> [((24, 24, 64), (1, 2, 4, 8), 'relu'),
+    ((16, 16, 80), (1, 2, 4, 8), 'linear')]; ValueError if malformed."""
     shapes = []
     for item in text.split(";"):
-        widths, _, dilations = item.strip().partition("/")
+        widths, dilations, *rest = item.strip().split("/")
         w = tuple(int(v) for v in widths.split(","))
         d = tuple(int(v) for v in dilations.split(","))
-        if len(w) != 3 or not d or min(w + d) < 1:
+        residual = rest[0] if rest else "relu"
+        if len(w) != 3 or not d or min(w + d) < 1 or len(rest) > 1 or residual not in ("relu", "linear"):
             raise ValueError(item)
-        shapes.append((w, d))
+        shapes.append((w, d, residual))
     return shapes
 
 
 def _shape_models(shapes, tmp: Path, threads: int) -> dict:
-    """{'24,24,64/1,2,4,8': OnnxModel} of fresh networks of each shape (line pooling on)."""
+    """{'24,24,64/1,2,4,8': OnnxModel} of fresh networks of each shape (line pooling on); a linear
+    residual's name ends in '/linear'."""
     from fabric_inspect.models.export import export_onnx, model_info_for
     from fabric_inspect.models.network import DefectNet, NetworkConfig
     from fabric_inspect.models.runtime import RuntimeConfig, load_model
 
     models = {}
-    for widths, dilations in shapes:
+    for widths, dilations, residual in shapes:
         name = f"{','.join(map(str, widths))}/{','.join(map(str, dilations))}"
-        net = DefectNet(NetworkConfig(widths=widths, dilations=dilations, line_pool=True)).eval()
+        name += "/linear" * (residual == "linear")
+        config = NetworkConfig(widths=widths, dilations=dilations, line_pool=True, residual=residual)
+        net = DefectNet(config).eval()
         path = export_onnx(net, tmp / f"shape{len(models)}.onnx", model_info_for(net, 0.5))
         models[name] = load_model(path, RuntimeConfig(threads=threads))
     return models
@@ -128,7 +135,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--sizes", default=SIZES, help=f"WIDTHxHEIGHT, comma-separated ({SIZES})")
-    parser.add_argument("--shapes", help="untrained WIDTHS/DILATIONS, ';'-separated, timed side by side")
+    parser.add_argument(
+        "--shapes", help="untrained WIDTHS/DILATIONS[/linear], ';'-separated, timed side by side"
+    )
     args = parser.parse_args()
     try:
         sizes = _sizes(args.sizes)
@@ -139,7 +148,8 @@ def main() -> None:
             shapes = _shapes(args.shapes)
         except ValueError:
             parser.error(
-                f"--shapes {args.shapes!r}: give WIDTHS/DILATIONS such as 24,24,64/1,2,4,8;16,16,80/1,2"
+                f"--shapes {args.shapes!r}: give WIDTHS/DILATIONS[/linear] such as "
+                "24,24,64/1,2,4,8;16,16,80/1,2/linear"
             )
         return time_shapes(args, sizes, shapes)
 

@@ -21,14 +21,17 @@ def test_malformed_sizes_raise(latency, text):
         latency._sizes(text)
 
 
-def test_shapes_are_widths_then_dilations(latency):
-    assert latency._shapes("24,24,64/1,2,4,8; 16,16,80/1,2") == [
-        ((24, 24, 64), (1, 2, 4, 8)),
-        ((16, 16, 80), (1, 2)),
+def test_shapes_are_widths_then_dilations_then_an_optional_residual_sum(latency):
+    assert latency._shapes("24,24,64/1,2,4,8; 16,16,80/1,2/linear") == [
+        ((24, 24, 64), (1, 2, 4, 8), "relu"),
+        ((16, 16, 80), (1, 2), "linear"),
     ]
 
 
-@pytest.mark.parametrize("text", ["24,24,64", "24,24/1,2", "24,24,64/", "24,24,0/1", "a,b,c/1"])
+@pytest.mark.parametrize(
+    "text",
+    ["24,24,64", "24,24/1,2", "24,24,64/", "24,24,0/1", "a,b,c/1", "24,24,64/1/gated", "8,8,8/1/linear/x"],
+)
 def test_malformed_shapes_raise(latency, text):
     with pytest.raises(ValueError):
         latency._shapes(text)

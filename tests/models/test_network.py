@@ -45,6 +45,7 @@ def test_untrained_network_starts_with_low_defect_probability():
         ({"classes": ("hole", "hole")}, "classes"),
         ({"stem": "conv7"}, "stem"),
         ({"image_norm": True}, "image_norm"),
+        ({"residual": "gated"}, "residual"),
     ],
 )
 def test_bad_network_config_is_rejected_naming_the_field(kwargs, message):
@@ -65,6 +66,33 @@ def test_a_network_config_without_a_shape_takes_the_default_shape():
 def test_unknown_network_config_key_is_named():
     with pytest.raises(ConfigError, match="depth"):
         NetworkConfig.from_dict({"depth": 5}, source="x.pt")
+
+
+def test_checkpoints_from_before_the_residual_option_sum_after_the_relu():
+    old = {"color": True, "widths": [16, 32, 64], "dilations": [1], "classes": ["hole"], "stem": "patch4"}
+    assert NetworkConfig.from_dict(old).residual == "relu"
+    linear = NetworkConfig(residual="linear")
+    assert NetworkConfig.from_dict(linear.to_dict()) == linear
+
+
+def test_a_linear_residual_block_adds_its_body_before_the_last_relu_and_keeps_negative_sums():
+    torch.manual_seed(3)
+    shape = {"widths": (4, 4, 8), "dilations": (1, 2), "classes": ("hole",)}
+    relu_net = DefectNet(NetworkConfig(**shape)).eval()
+    linear_net = DefectNet(NetworkConfig(**shape, residual="linear")).eval()
+    linear_net.load_state_dict(relu_net.state_dict())  # the same weights: only the sum differs
+    x = torch.randn(1, 3, 48, 64)
+    with torch.no_grad():
+        for block in (relu_net.features[1], *relu_net.features[3:]):
+            torch.nn.init.normal_(block.body[4].bias, std=2.0)  # pointwise BN shift: some sums < x
+        linear_net.load_state_dict(relu_net.state_dict())
+        stem = relu_net.features[0](x)
+        body = relu_net.features[1].body
+        before_relu = body[:-1](stem)
+        assert torch.equal(linear_net.features[1](stem), stem + before_relu)
+        assert torch.equal(relu_net.features[1](stem), stem + torch.relu(before_relu))
+        assert bool((linear_net.features[1](stem) < stem).any())  # a ReLU would have kept these at x
+        assert not torch.equal(linear_net(x)[0], relu_net(x)[0])
 
 
 def test_checkpoints_from_before_the_patch_stem_load_as_conv3():

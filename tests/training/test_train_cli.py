@@ -53,6 +53,11 @@ def _fail(args: list[str]) -> str:
             "leave out --branches",
         ),
         (["train", "--synthetic", "--branches", "0", "--out", "{tmp}/run"], "--branches must be 1..8"),
+        (
+            ["train", "--synthetic", "--residual", "linear", "--resume", "--out", "{tmp}/run"],
+            "leave out --residual",
+        ),
+        (["train", "--synthetic", "--residual", "gated", "--out", "{tmp}/run"], "--residual must be"),
         (["train", "--synthetic", "--teacher", "{tmp}/missing.pt", "--out", "{tmp}/run"], "--teacher"),
         (["train", "--synthetic", "--distill-weight", "2", "--out", "{tmp}/run"], "give --teacher too"),
         (["train", "--synthetic", "--device", "gpu", "--out", "{tmp}/run"], "--device must be auto, cpu"),

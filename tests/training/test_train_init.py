@@ -65,6 +65,27 @@ def test_init_from_a_checkpoint_without_line_pooling_adds_it_and_computes_the_sa
             assert torch.equal(a, b)
 
 
+def test_init_with_another_residual_sum_keeps_every_weight_and_without_one_keeps_the_checkpoints(tmp_path):
+    net, path = _checkpoint(tmp_path)
+    linear = init_network(str(path), TrainConfig(**SHAPE, residual="linear"), ("a", "b"))
+    assert (net.config.residual, linear.config.residual) == ("relu", "linear")
+    for key, value in net.state_dict().items():
+        torch.testing.assert_close(linear.state_dict()[key], value)
+    again = save_checkpoint(
+        tmp_path / "linear.pt",
+        {"model": linear.state_dict(), "config": linear.config.to_dict(), "classes": ["a", "b"]},
+    )
+    assert init_network(str(again), TrainConfig(**SHAPE), ("a", "b")).config.residual == "linear"
+    assert init_network(None, TrainConfig(**SHAPE), ("a", "b")).config.residual == "relu"
+
+
+def test_a_residual_sum_that_does_not_exist_is_refused_naming_the_option():
+    from fabric_inspect.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--residual"):
+        TrainConfig(residual="sigmoid")
+
+
 def test_init_with_branches_trains_on_with_them_and_computes_the_same_map_at_the_start(tmp_path):
     net, path = _checkpoint(tmp_path)
     got = init_network(str(path), TrainConfig(**SHAPE, branches=2), ("a", "b"))

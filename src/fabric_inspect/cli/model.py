@@ -126,6 +126,15 @@ def train(
             "runs as fast.",
         ),
     ] = None,
+    residual: Annotated[
+        str | None,
+        typer.Option(
+            "--residual",
+            help="What each residual block adds to its input: relu (after its last ReLU, the models "
+            "up to version 5) or linear (before it: onnxruntime can then fuse the sum into the "
+            "convolution). With --init, the checkpoint's weights are kept; left out, its own is kept.",
+        ),
+    ] = None,
     teacher: Annotated[
         Path | None,
         typer.Option(
@@ -191,6 +200,8 @@ def train(
         )
     if branches is not None and resume:
         raise ConfigError("--resume continues a run with its own branches; leave out --branches")
+    if residual is not None and resume:
+        raise ConfigError("--resume continues a run with its own residual sum; leave out --residual")
     if teacher is not None and not teacher.is_file():
         raise InputError(f"--teacher {teacher} is not a file; give a weights.pt or last.pt of a training run")
     if distill_weight is not None and teacher is None:
@@ -211,6 +222,7 @@ def train(
         widths=_int_list(widths, "--widths"),
         dilations=_int_list(dilations, "--dilations"),
         branches=branches,
+        residual=residual,
         teacher=str(teacher) if teacher is not None else None,
         distill_weight=distill_weight,
         rank_weight=rank_weight,

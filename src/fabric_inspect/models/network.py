@@ -31,7 +31,8 @@ Nothing here knows about training.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from itertools import islice
 
 import torch
 from torch import nn
@@ -42,6 +43,7 @@ from fabric_inspect.errors import ConfigError
 
 STRIDE = 8
 STEMS = ("patch4", "conv3")
+RESIDUALS = ("relu", "linear")
 PATCH = 4  # the patch4 stem's kernel and stride
 PATCH_PAD = PATCH - 1  # bottom/right padding so that any size gives ceil(H / 4) stem rows
 # Fixed normalization, the same for every frame: (pixel - MEAN) / STD. In the graph, not in the runtime.
@@ -69,8 +71,17 @@ class NetworkConfig:
     # give the optimizer more to work with; `fuse_branches` sums them back into one convolution each,
     # so the exported graph is the plain network's whatever this is.
     branches: int = 1
+    # what a residual block adds to its input: "relu", its body's output after the last ReLU (the
+    # models up to version 5); "linear", before it (MobileNetV2's linear bottleneck), a sum that
+    # onnxruntime can fuse into the pointwise convolution (it did for two of the five blocks, 2026-12-07),
+    # where an Add after a ReLU always costs a pass over the map of its own
+    residual: str = "relu"
 
     def __post_init__(self) -> None:
+        if self.residual not in RESIDUALS:
+            raise ConfigError(
+                f"network residual must be one of {', '.join(RESIDUALS)}, got {self.residual!r}"
+            )
         if self.stem not in STEMS:
             raise ConfigError(f"network stem must be one of {', '.join(STEMS)}, got {self.stem!r}")
         if self.image_norm and self.stem != "conv3":
@@ -94,7 +105,7 @@ class NetworkConfig:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "checkpoint") -> NetworkConfig:
-        known = {"color", "widths", "dilations", "classes", "image_norm", "stem", "line_pool", "branches"}
+        known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(
@@ -112,6 +123,7 @@ class NetworkConfig:
                 stem=str(data.get("stem", "conv3")),
                 line_pool=bool(data.get("line_pool", False)),
                 branches=int(data.get("branches", 1)),
+                residual=str(data.get("residual", "relu")),
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"{source}: malformed network config ({err})") from None
@@ -220,12 +232,18 @@ def _separable(cin: int, cout: int, stride: int = 1, dilation: int = 1, branches
 
 
 class _Residual(nn.Module):
-    def __init__(self, body: nn.Module) -> None:
+    """``x + body(x)``; with `linear`, the body's last module (its ReLU) is left out of the sum."""
+
+    def __init__(self, body: nn.Sequential, linear: bool = False) -> None:
         super().__init__()
         self.body = body
+        self.linear = linear
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
+        y = x
+        for layer in islice(self.body, len(self.body) - self.linear):
+            y = layer(y)
+        return x + y
 
 
 class LinePool(nn.Module):
@@ -265,18 +283,19 @@ class DefectNet(nn.Module):
         self.interleaved = False  # True after `interleave_stem`: takes [N, 1, H, 3W] (HWC memory order)
         w1, w2, w3 = config.widths
         k = config.branches
+        linear = config.residual == "linear"
         if config.stem == "patch4":
             stem_conv = nn.Conv2d(config.in_channels, w1, PATCH, PATCH, bias=False)
             stem = nn.Sequential(*_bn_relu(stem_conv, k))
             middle = _separable(w1, w2, branches=k)
-            layers: list[nn.Module] = [stem, _Residual(middle) if w1 == w2 else middle]
+            layers: list[nn.Module] = [stem, _Residual(middle, linear) if w1 == w2 else middle]
             layers.append(_separable(w2, w3, stride=2, branches=k))
         else:
             stem_conv = nn.Conv2d(config.in_channels, w1, 3, 2, padding=1, bias=False)
             stem = nn.Sequential(*_bn_relu(stem_conv, k))
             layers = [stem, _separable(w1, w2, stride=2, branches=k)]
             layers.append(_separable(w2, w3, stride=2, branches=k))
-        layers += [_Residual(_separable(w3, w3, dilation=d, branches=k)) for d in config.dilations]
+        layers += [_Residual(_separable(w3, w3, dilation=d, branches=k), linear) for d in config.dilations]
         self.features = nn.Sequential(*layers)
         # before the last block, so that block can weigh the line context against the cell's own evidence
         self.lines = LinePool(w3) if config.line_pool else None

@@ -75,6 +75,9 @@ class TrainConfig:
     # training-time branches per convolution (models.network.RepConvBN), summed into the plain
     # network at export: the same speed per frame; 1 = plain
     branches: int = 1
+    # residual blocks' sum (models.network.NetworkConfig.residual): None keeps the --init
+    # checkpoint's (a fresh network: "relu"); "linear" lets onnxruntime fuse sums into convolutions
+    residual: str | None = None
     # synthetic: low-visibility defects are left out of the training targets (neither defect nor
     # fabric; see training.loss). Validation and every test still count them.
     ignore_low_visibility: bool = True
@@ -123,6 +126,8 @@ class TrainConfig:
                 )
         if not 1 <= self.branches <= 8:
             raise ConfigError(f"--branches must be 1..8, got {self.branches}")
+        if self.residual not in (None, "relu", "linear"):  # models.network.RESIDUALS (torch-free here)
+            raise ConfigError(f"--residual must be relu or linear, got {self.residual!r}")
         if not 0.0 <= self.rank_weight <= 100.0:
             raise ConfigError(f"--rank-weight must be in 0..100, got {self.rank_weight}")
         if not 0.0 <= self.distill_weight <= 100.0:
@@ -202,6 +207,7 @@ class TrainConfig:
             "image_norm": self.image_norm,
             "line_pool": self.line_pool,
             "branches": self.branches,
+            "residual": self.residual or "relu",
         }
 
 

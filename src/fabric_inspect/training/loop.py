@@ -313,11 +313,12 @@ def _resume(
     return list(state["history"]), dict(state["best"]), start
 
 
-SHAPE = ("widths", "dilations", "branches")  # TrainConfig fields a resumed run takes from last.pt
+# TrainConfig fields a resumed run takes from last.pt
+SHAPE = ("widths", "dilations", "branches", "residual")
 
 
 def started_shape(config: TrainConfig, last_path: Path) -> TrainConfig:
-    """`config` with the network's shape (widths, dilations, branches) of the run `last_path` holds:
+    """`config` with the network's shape (widths, dilations, branches, residual) of the run `last_path` holds:
     a resumed run is built as it was started, whatever the preset says (`train --resume` may not
     repeat them); every other setting must still match it (`_resume`)."""
     started = load_checkpoint(last_path).get("train_config") or {}

@@ -73,16 +73,24 @@ def init_network(init: str | None, config: TrainConfig, classes: tuple[str, ...]
 
 
 def _shaped(net: DefectNet, init: str, config: TrainConfig, classes: tuple[str, ...]) -> DefectNet:
-    """`net` with the run's classes and line pooling (both added so as to change no score)."""
+    """`net` with the run's classes and line pooling (both added so as to change no score), and the
+    run's residual sum where it names one (the same weights, summed before or after the ReLU)."""
     add_lines = config.line_pool and not net.config.line_pool
     same_classes = tuple(net.config.classes) == classes
-    if same_classes and not add_lines:
+    residual = config.residual or net.config.residual
+    if same_classes and not add_lines and residual == net.config.residual:
         return net
     if not same_classes:
         log.info("--init %s: classes differ (%s); class logits start afresh", init, ", ".join(classes))
     if add_lines:
         log.info("--init %s: line pooling added (starts at zero: the network computes what it did)", init)
-    shaped = DefectNet(replace(net.config, classes=classes, line_pool=net.config.line_pool or add_lines))
+    if residual != net.config.residual:
+        log.info(
+            "--init %s: residual blocks sum %s (the checkpoint's: %s)", init, residual, net.config.residual
+        )
+    shaped = DefectNet(
+        replace(net.config, classes=classes, line_pool=net.config.line_pool or add_lines, residual=residual)
+    )
     weights = {k: v for k, v in net.state_dict().items() if same_classes or not k.startswith("head.")}
     shaped.load_state_dict(weights, strict=False)
     if not same_classes:
