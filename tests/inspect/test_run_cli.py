@@ -107,6 +107,19 @@ def test_missing_input_and_missing_model_are_named(tmp_path, tiny_model_path):
     assert result.exit_code == 2 and "m.onnx does not exist" in result.output
 
 
+def test_a_missing_input_is_the_only_line_on_stderr(tmp_path, tiny_model_path):
+    """No warning about --px-per-mm (or anything else) ahead of the error a user must act on."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "fabric_inspect", "run", str(tmp_path / "nope.mp4")]
+    done = subprocess.run([*command, "--model", str(tiny_model_path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: input {tmp_path / 'nope.mp4'} does not exist (expected a video file, image folder or glob)"
+    ]
+
+
 def test_show_without_a_display_is_refused_before_anything_is_written(
     video, tiny_model_path, tmp_path, monkeypatch
 ):

@@ -248,10 +248,10 @@ def inspect(source_config: SourceConfig, options: Options, sinks: SinkConfig, li
 
     stills = source_kind(source_config) == "images"
     config = pipeline_config(options, stills)
-    if options.px_per_mm is None:
-        logging.getLogger("fabric_inspect").warning("no --px-per-mm: positions and sizes are in pixels")
     model = load_model(options.model, RuntimeConfig(threads=options.threads))
     source = open_source(source_config)
+    if options.px_per_mm is None:  # after the model and the source: an error there comes alone
+        logging.getLogger("fabric_inspect").warning("no --px-per-mm: positions and sizes are in pixels")
     typer.echo(f"inspecting {source.description} with {model.info.name} {model.info.version}", err=True)
     total = getattr(source, "frame_count", 0) if not live_source else 0
     with _progress(total) as progress:
