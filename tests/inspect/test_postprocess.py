@@ -152,3 +152,20 @@ def test_a_joined_line_takes_the_class_most_of_its_cells_vote_for():
     (found,) = find_defects(score, logits, np.full(3, 0.5, np.float32), CLASSES, 8, WHOLE)
     assert found.class_name == "knot"
     assert found.score == pytest.approx(0.95)
+
+
+def test_draft_cells_paint_each_reported_component_in_its_class_and_nothing_else():
+    from fabric_inspect.inspect.postprocess import draft_cells
+
+    score, logits = maps([(2, 3, 0.9), (2, 4, 0.7)], kind=2)  # a knot over its threshold
+    weak, weak_logits = maps([(7, 15, 0.6)], kind=0)  # a hole under the hole threshold
+    score, logits = score + weak, logits + weak_logits
+    thresholds = np.array([0.65, 0.5, 0.5], np.float32)
+    cells = draft_cells(score, logits, thresholds)
+    assert cells.dtype == np.uint8 and cells.shape == score.shape
+    assert cells[2, 3] == cells[2, 4] == 3  # knot is class 2: mask value 3
+    assert np.count_nonzero(cells) == 2  # the weak hole is no defect, so no draft either
+    assert not draft_cells(np.zeros((4, 4), np.float32), np.zeros((3, 4, 4), np.float32), thresholds).any()
+    thresholds[0] = 0.55
+    assert draft_cells(score, logits, thresholds)[7, 15] == 1
+    assert draft_cells(score, logits, thresholds, min_cells=2)[7, 15] == 0

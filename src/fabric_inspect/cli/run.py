@@ -60,6 +60,12 @@ DB = typer.Option(None, "--db", help="SQLite database (WAL) for the roll report.
 ROLL = typer.Option(None, "--roll", help="Roll id for --db (e.g. R1).")
 ARTICLE = typer.Option(None, "--article", help="Article (fabric) name stored with the roll.")
 CROPS = typer.Option(None, "--crops", help="Folder for a PNG crop per defect.")
+LABEL_SET = typer.Option(
+    None,
+    "--label-set",
+    help="Folder to write the roll into as images to label (train --data's format): each stretch of "
+    "fabric once, with the model's draft mask where it found a defect. Check every one before training.",
+)
 SHOW = typer.Option(False, "--show", help="Live window (needs a display); keys q quit, p pause, s snapshot.")
 ON_DEFECT = typer.Option(None, "--on-defect", help="Command run per defect, event JSON on stdin (no shell).")
 WEBHOOK = typer.Option(None, "--webhook", help="URL that gets a JSON POST per defect.")
@@ -101,6 +107,7 @@ SINK_OPTIONS = {
     "save_video": "video", "heatmap": "heatmap", "video_minutes": "video_minutes", "events": "events",
     "db": "db", "roll": "roll", "article": "article", "crops": "crops", "show": "show",
     "on_defect": "on_defect", "webhook": "webhook", "alarm_timeout": "alarm_timeout_s", "summary": "summary",
+    "label_set": "label_set",
 }  # fmt: skip
 
 
@@ -313,6 +320,7 @@ def run(
     roll: str | None = ROLL,
     article: str | None = ARTICLE,
     crops: Path | None = CROPS,
+    label_set: Path | None = LABEL_SET,
     show: bool = SHOW,
     on_defect: str | None = ON_DEFECT,
     webhook: str | None = WEBHOOK,
@@ -365,6 +373,7 @@ def live(
     roll: str | None = ROLL,
     article: str | None = ARTICLE,
     crops: Path | None = CROPS,
+    label_set: Path | None = LABEL_SET,
     show: bool = SHOW,
     on_defect: str | None = ON_DEFECT,
     webhook: str | None = WEBHOOK,

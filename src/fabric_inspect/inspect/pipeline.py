@@ -21,19 +21,22 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 from fabric_inspect.errors import ConfigError, FabricInspectError, ModelError
 from fabric_inspect.inspect.coverage import Coverage
 from fabric_inspect.inspect.frames import Frame
 from fabric_inspect.inspect.motion import MotionConfig, MotionEstimator
 from fabric_inspect.inspect.overlay import Hud, draw
-from fabric_inspect.inspect.postprocess import PostprocessConfig, find_defects
+from fabric_inspect.inspect.postprocess import PostprocessConfig, draft_cells, find_defects
 from fabric_inspect.inspect.preprocess import Geometry, PreprocessConfig, frame_geometry, prepare, region
 from fabric_inspect.inspect.sinks.bundle import SinkConfig, Sinks, open_sinks
 from fabric_inspect.inspect.sinks.database import RollInfo
+from fabric_inspect.inspect.sinks.labelset import LabelSetSink
 from fabric_inspect.inspect.sources import Source
 from fabric_inspect.inspect.summary import Stats, Summary, summarize
 from fabric_inspect.inspect.tracker import DefectEvent, Tracker, TrackerConfig
-from fabric_inspect.models.runtime import OnnxModel
+from fabric_inspect.models.runtime import OnnxModel, Prediction
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,8 @@ class _Stages:
         self.coverage = Coverage()
         self.heat = None
         self.last_height = 0
+        # the model's input and output for the last frame, and the stretch of roll it showed (roll px)
+        self.seen: tuple[np.ndarray, Prediction, float, float] | None = None
 
     def geometry(self, frame: Frame) -> Geometry:
         key = (frame.width, frame.height)
@@ -162,15 +167,27 @@ class _Stages:
         offset = travel.result()  # raises what motion raised
         t = _lap(times, "motion", t)  # the part of motion the model's time did not hide
         confirmed, closed = self.tracker.update(detections, frame, offset)
-        self._cover(frame, geometry, offset)
+        start, end = self._cover(frame, geometry, offset)
+        self.seen = (tensor, prediction, start, end)
         if self.config.independent_frames:
             closed += self.tracker.finish()
         self.last_height = frame.height
         _lap(times, "tracker", t)
         return confirmed, closed
 
-    def _cover(self, frame: Frame, geometry: Geometry, offset: float) -> None:
-        """Add the stretch of roll this frame's fabric region showed; warn when fabric went unseen."""
+    def label(self, sink: LabelSetSink, index: int) -> None:
+        """Hand the last frame to --label-set when it is the roll's next tile, with its draft mask."""
+        assert self.seen is not None
+        tensor, prediction, start, end = self.seen
+        if sink.due(start):
+            cells = draft_cells(
+                prediction.score, prediction.class_logits, self.thresholds, self.config.postprocess.min_cells
+            )
+            sink.write(index, tensor, cells, end)
+
+    def _cover(self, frame: Frame, geometry: Geometry, offset: float) -> tuple[float, float]:
+        """Add the stretch of roll this frame's fabric region showed, and return it (roll px); warn
+        when fabric went unseen."""
         far = offset + frame.height - geometry.y0
         gap = self.coverage.add(far - geometry.height, far)
         if gap is not None and self.coverage.gap_count <= 10:
@@ -184,6 +201,7 @@ class _Stages:
                 gap.end_px / ppm / 1000.0,
                 "; further gaps are counted in the summary only" if self.coverage.gap_count == 10 else "",
             )
+        return far - geometry.height, far
 
     def roll_length_m(self) -> float:
         ppm = self.config.tracker.px_per_mm
@@ -260,7 +278,7 @@ def run(
             stages.check(first)  # bad --roi or a model that cannot take these frames: before any output
         width_px = None if first is None else stages.geometry(first).width
         roll = roll_info(sink_config, source, model, config, width_px)
-        sinks = open_sinks(sink_config, stack, source.fps, roll)
+        sinks = open_sinks(sink_config, stack, source.fps, roll, model.info.classes, model.info.stride)
         if first is not None:
             _loop(
                 itertools.chain([first], frames),
@@ -291,6 +309,7 @@ def run(
         rejected_tracks=stages.tracker.rejected,
         interrupted=interrupted,
         output_errors=sinks.errors(),  # after the sinks closed: errors on closing count too
+        label_set=sinks.label_set.report() if sinks.label_set is not None else {},
         **covered,
     )
 
@@ -329,6 +348,8 @@ def _loop(
             rate = 1.0 / max(verdict - previous_verdict, 1e-6)
             fps_ema = rate if fps_ema == 0 else 0.9 * fps_ema + 0.1 * rate
         previous_verdict = verdict
+        if sinks.label_set is not None:
+            stages.label(sinks.label_set, frame.index)
         if sink_config.draws:
             roll_m, found = stages.roll_length_m(), stages.tracker.confirmed_count
             hud = Hud(frame.index, fps_ema, latency_ms, roll_m, found)

@@ -98,26 +98,15 @@ def find_defects(
     At most `max_defects` are kept: a frame with more (a wrong threshold, a lens cap, a splice) would
     otherwise stall the real-time loop (the pipeline counts such frames as `saturated_frames`).
     """
-    import cv2
-
     if score.ndim != 2 or class_logits.shape[1:] != score.shape or class_logits.shape[0] != len(classes):
         raise ModelError(
             f"model output shapes do not fit: score {score.shape}, class_logits {class_logits.shape}, "
             f"{len(classes)} classes"
         )
-    mask = score >= float(thresholds.min())
-    if not mask.any():
+    found = _components(score, class_logits, thresholds, min_cells)
+    if found is None:
         return []
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
-    cells = np.flatnonzero(mask)
-    owner = labels.ravel()[cells]
-    best = np.zeros(count, dtype=np.float32)
-    np.maximum.at(best, owner, score.ravel()[cells])
-    logits = class_logits.reshape(len(classes), -1)[:, cells]
-    votes = np.stack([np.bincount(owner, weights=row, minlength=count) for row in logits])  # [K, count]
-    kinds = votes.argmax(axis=0)
-    keep = np.flatnonzero((best >= thresholds[kinds]) & (stats[:, cv2.CC_STAT_AREA] >= min_cells))
-    keep = keep[keep > 0]  # label 0 is the background
+    _, stats, best, votes, kinds, keep = found
     boxes = stats[:, :5].astype(np.int64)  # left, top, width, height, area
     if join_lines and 1 < keep.size <= MAX_JOIN and (joined := _join(keep, boxes, best, votes)):
         keep, boxes, best, kinds = joined
@@ -127,6 +116,44 @@ def find_defects(
     else:
         keep = keep[np.argsort(-best[keep], kind="stable")]
     return [_detection(boxes[i], classes[int(kinds[i])], float(best[i]), stride, geometry) for i in keep]
+
+
+def _components(
+    score: np.ndarray, class_logits: np.ndarray, thresholds: np.ndarray, min_cells: int
+) -> tuple[np.ndarray, ...] | None:
+    """Connected components of the cells over the lowest threshold, each classed by its summed logits:
+    (labels [h, w], stats, best score, votes [K, count], class index, the components kept: over their
+    class's threshold and at least `min_cells`), or None when no cell is over."""
+    import cv2
+
+    mask = score >= float(thresholds.min())
+    if not mask.any():
+        return None
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    cells = np.flatnonzero(mask)
+    owner = labels.ravel()[cells]
+    best = np.zeros(count, dtype=np.float32)
+    np.maximum.at(best, owner, score.ravel()[cells])
+    logits = class_logits.reshape(class_logits.shape[0], -1)[:, cells]
+    votes = np.stack([np.bincount(owner, weights=row, minlength=count) for row in logits])  # [K, count]
+    kinds = votes.argmax(axis=0)
+    keep = np.flatnonzero((best >= thresholds[kinds]) & (stats[:, cv2.CC_STAT_AREA] >= min_cells))
+    return labels, stats, best, votes, kinds, keep[keep > 0]  # label 0 is the background
+
+
+def draft_cells(
+    score: np.ndarray, class_logits: np.ndarray, thresholds: np.ndarray, min_cells: int = 1
+) -> np.ndarray:
+    """The map's defects as a class-index image of its cells (uint8 [h, w]; 0 none, k = class k - 1):
+    the cells of every component `find_defects` would report, before line joining, each in its class.
+    A draft of a labeled mask, for a person to correct."""
+    found = _components(score, class_logits, thresholds, min_cells)
+    if found is None:
+        return np.zeros(score.shape, dtype=np.uint8)
+    labels, _, _, _, kinds, keep = found
+    lookup = np.zeros(labels.max() + 1, dtype=np.uint8)
+    lookup[keep] = kinds[keep] + 1
+    return lookup[labels]
 
 
 def line_pairs(boxes: np.ndarray) -> np.ndarray:

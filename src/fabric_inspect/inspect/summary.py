@@ -120,6 +120,8 @@ class Summary:
     uninspected_at_m: list = field(default_factory=list)
     # one line per output that could not be written (a full disk); the CLI then exits with code 1
     output_errors: list = field(default_factory=list)
+    # --label-set: {"folder", "images", "drafts", "skipped"} (LabelSetSink.report); {} without it
+    label_set: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -170,11 +172,20 @@ def format_summary(summary: Summary) -> list[str]:
         ]
         + (["stopped early   yes (interrupted)"] if summary.interrupted else [])
         + [f"not written     {line}" for line in summary.output_errors]
+        + ([f"label set       {_label_set(summary.label_set)}"] if summary.label_set else [])
         + (
             [f"saturated       {summary.saturated_frames} frames had too many defects (raise --threshold?)"]
             if summary.saturated_frames
             else []
         )
+    )
+
+
+def _label_set(found: dict) -> str:
+    skipped = f", {found['skipped']} frames skipped: the disk was behind" if found["skipped"] else ""
+    return (
+        f"{found['images']} images in {found['folder']}, {found['drafts']} with the model's draft mask"
+        f"{skipped}; check every one before training (docs/datasets.md)"
     )
 
 

@@ -15,6 +15,7 @@ from fabric_inspect.inspect.sinks.alarms import AlarmWorker, command_sender, web
 from fabric_inspect.inspect.sinks.crops import prepare_dir, save_crop
 from fabric_inspect.inspect.sinks.database import DatabaseSink, RollInfo
 from fabric_inspect.inspect.sinks.events import EventsSink
+from fabric_inspect.inspect.sinks.labelset import LabelSetSink
 from fabric_inspect.inspect.sinks.video import VideoSink
 from fabric_inspect.inspect.sinks.window import WindowSink
 from fabric_inspect.inspect.tracker import DefectEvent
@@ -39,6 +40,7 @@ class SinkConfig:
     webhook: str | None = None
     alarm_timeout_s: float = 5.0
     summary: Path | None = None
+    label_set: Path | None = None  # the roll's frames, tiled, with draft masks, to label (labelset.py)
 
     def __post_init__(self) -> None:
         if self.db is not None and not self.roll:
@@ -69,10 +71,12 @@ class Sinks:
     crop_prefix: str = "defect"
     alarms: tuple[AlarmWorker, ...] = ()
     crops_error: str | None = None  # why crops stopped being written, as one line
+    label_set: LabelSetSink | None = None
 
     def errors(self) -> list[str]:
         """One line per output that could not be written (a full disk), for the summary and exit code."""
-        found = [sink.error for sink in (self.events, self.db, self.video) if sink is not None and sink.error]
+        written = (self.events, self.db, self.video, self.label_set)
+        found = [sink.error for sink in written if sink is not None and sink.error]
         return found + ([self.crops_error] if self.crops_error else [])
 
     def alarm(self, event: DefectEvent) -> None:
@@ -112,9 +116,20 @@ class Sinks:
             self.window.show(canvas)
 
 
-def open_sinks(config: SinkConfig, stack: ExitStack, fps: float, roll: RollInfo | None) -> Sinks:
-    """Open every sink `config` names inside `stack` (closed in reverse order, also on errors)."""
+def open_sinks(
+    config: SinkConfig,
+    stack: ExitStack,
+    fps: float,
+    roll: RollInfo | None,
+    classes: tuple[str, ...] = (),
+    stride: int = 8,
+) -> Sinks:
+    """Open every sink `config` names inside `stack` (closed in reverse order, also on errors);
+    `classes` and `stride` are the model's, for --label-set."""
     sinks = Sinks()
+    if config.label_set is not None:  # first: a folder that holds this roll already is refused at once
+        sink = LabelSetSink(config.label_set, classes, config.roll or "roll", stride)
+        sinks.label_set = stack.enter_context(sink)
     if config.show:
         snapshots = config.video.parent if config.video else Path.cwd()
         sinks.window = stack.enter_context(WindowSink(snapshots))
