@@ -135,3 +135,45 @@ def aitex(root: Path, good_per_roll: int = 3) -> Path:
 def layouts() -> ModuleType:
     """This module: the dataset builders above."""
     return sys.modules[__name__]
+
+
+LABEL_CLASSES = ("hole", "stain", "knot")
+
+
+def _label_folder(root: Path) -> Path:
+    """A labeled folder for `data label`: three 40x30 colour images, img_b with a draft mask of a knot
+    (value 3) in its top-left 8x8 corner."""
+    rng = np.random.default_rng(0)
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    (root / "classes.txt").write_text("".join(f"{c}\n" for c in LABEL_CLASSES))
+    for stem in ("img_a", "img_b", "img_c"):
+        cv2.imwrite(str(root / "images" / f"{stem}.png"), rng.integers(0, 256, (30, 40, 3), dtype=np.uint8))
+    draft = np.zeros((30, 40), np.uint8)
+    draft[:8, :8] = 3
+    cv2.imwrite(str(root / "masks" / "img_b.png"), draft)
+    return root
+
+
+@pytest.fixture
+def label_folder():
+    """Builder: label_folder(root) writes the folder above there and returns root."""
+    return _label_folder
+
+
+@pytest.fixture
+def label_server(tmp_path):
+    """(LabelFolder, base URL): the review page's server on 127.0.0.1, a free port, serving a fresh
+    copy of the folder above in a thread; shut down after the test."""
+    import threading
+
+    from fabric_inspect.datasets.labeling import LabelFolder, make_server
+
+    folder = LabelFolder.open(_label_folder(tmp_path / "labels"))
+    server = make_server(folder, port=0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    yield folder, f"http://{host}:{port}"
+    server.shutdown()
+    server.server_close()

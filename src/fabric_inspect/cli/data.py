@@ -1,5 +1,6 @@
-"""`fabric-inspect data ...`: look at labeled datasets (check: summary and every problem found) and
-split them into folds for cross-validation (split: train/ and val/ folders of links)."""
+"""`fabric-inspect data ...`: look at labeled datasets (check: summary and every problem found), split
+them into folds for cross-validation (split: train/ and val/ folders of links), and review and correct
+a labeled folder's masks in a browser (label)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ def register(app: typer.Typer) -> None:
         "dataset's own layout, every file a link to the original. Run it for F = 0..K-1, train on each "
         "train/ and evaluate on its val/: K held-out scores that together cover every image once.",
     )(split)
+    data_app.command(
+        "label",
+        help="Review and correct a labeled folder's masks, such as run --label-set's drafts, in a browser "
+        "page served on 127.0.0.1 until Ctrl-C.",
+    )(label)
     app.add_typer(data_app, name="data")
 
 
@@ -90,3 +96,26 @@ def split(
         defective = sum(labels[stem] for stem in stems)
         typer.echo(f"{part:5s} {len(stems):5d} images ({defective} defective)  {out / part}")
     typer.echo(f"fold {fold} of {folds}, by {record['by']}, seed {seed}: {out / 'split.json'}")
+
+
+@handles_errors
+def label(
+    path: Annotated[Path, typer.Argument(help="Labeled folder: classes.txt, images/, masks/.")],
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free one).")] = 8765,
+) -> None:
+    from fabric_inspect.datasets.labeling import LabelFolder, make_server
+
+    if not path.is_dir():
+        raise InputError(f"{path} is not a folder; give a labeled folder (e.g. one run --label-set wrote)")
+    folder = LabelFolder.open(path)
+    server = make_server(folder, port)
+    host, bound = server.server_address[:2]
+    done = len(folder.reviewed() & set(folder.images))
+    typer.echo(f"{len(folder.images)} images in {path} ({done} checked), classes {', '.join(folder.classes)}")
+    typer.echo(f"open http://{host}:{bound}/ in a browser on this PC; Ctrl-C stops")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+    finally:
+        server.server_close()

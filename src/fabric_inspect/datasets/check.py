@@ -18,6 +18,7 @@ import numpy as np
 
 from fabric_inspect.datasets import aitex, formats
 from fabric_inspect.datasets.files import Decoded, decode_file
+from fabric_inspect.datasets.labeled import REVIEWED_FILE, read_reviewed
 from fabric_inspect.datasets.masks import BINARY_FORMATS, SOFT_MASK_THRESHOLD, binary_union
 from fabric_inspect.datasets.samples import Dataset, Sample
 
@@ -198,4 +199,7 @@ def summary_lines(report: CheckReport) -> list[str]:
     groups = ds.groups
     if groups and groups != ("",):
         lines.append(f"groups   {len(groups)} ({', '.join(groups)})")
+    if ds.format == "labeled" and (ds.root / REVIEWED_FILE).is_file():
+        checked = len(read_reviewed(ds.root) & {s.stem for s in ds.samples})
+        lines.append(f"checked  {checked} of {n} images by a person ({REVIEWED_FILE}, `data label`)")
     return lines

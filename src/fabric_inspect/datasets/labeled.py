@@ -5,6 +5,7 @@ DIR/classes.txt          one class name per line; line 1 is mask value 1
 DIR/images/<stem>.png    (or .jpg, .bmp, .tif)
 DIR/masks/<stem>.png     uint8 class index, 0 = no defect; no mask = defect-free image
 DIR/annotations.json     optional: {"<stem>": [{"class", "visibility", "bbox": [x0, y0, x1, y1]}]}
+DIR/reviewed.txt         optional: the stems a person has checked (`data label` writes it)
 ```
 A sample's label is the class covering most mask pixels ("good" when the mask is all zero), so the
 reader decodes every mask (masks are small; images are left to `check`).
@@ -23,6 +24,15 @@ from fabric_inspect.datasets.samples import GOOD, Sample, Scan
 
 CLASSES_FILE = "classes.txt"
 ANNOTATIONS_FILE = "annotations.json"
+REVIEWED_FILE = "reviewed.txt"
+
+
+def read_reviewed(root: Path) -> set[str]:
+    """The stems reviewed.txt lists (empty when there is none)."""
+    path = root / REVIEWED_FILE
+    if not path.is_file():
+        return set()
+    return {line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
 
 
 def read_classes(path: Path, problems: list[str]) -> tuple[str, ...]:
