@@ -128,7 +128,7 @@ class LabelFolder:
             done = "cleared"
         else:
             path.parent.mkdir(exist_ok=True)
-            partial = path.with_name(path.stem + ".partial.png")
+            partial = path.with_name(f".{path.stem}.partial.png")  # hidden: never read as a mask
             if not cv2.imwrite(str(partial), mask):
                 partial.unlink(missing_ok=True)
                 raise InputError(f"masks/{path.name}: cannot be written (disk full?)")
