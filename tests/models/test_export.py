@@ -154,16 +154,16 @@ def test_line_pooled_model_keeps_parity_on_wide_and_odd_frames(tmp_path):
     assert load_model(path).predict(frames[1]).score.shape == (6, 10)
 
 
-def test_linear_residual_model_keeps_parity_and_its_sums_go_negative(tmp_path):
+def test_linear_residual_5x5_model_keeps_parity_and_its_sums_go_negative(tmp_path):
     from fabric_inspect.models.network import DefectNet, NetworkConfig
 
     torch.manual_seed(5)
     shape = {"widths": (4, 4, 8), "dilations": (1, 2), "classes": ("hole",), "line_pool": True}
-    net = DefectNet(NetworkConfig(**shape, residual="linear")).eval()
+    net = DefectNet(NetworkConfig(**shape, residual="linear", kernel=5)).eval()
     rng = np.random.default_rng(6)
     frames = [rng.integers(0, 256, shape, dtype=np.uint8) for shape in ((120, 200, 3), (45, 77, 3))]
     path = export_onnx(net, tmp_path / "linear.onnx", model_info_for(net, 0.5), parity_frames=frames)
-    relu_net = DefectNet(NetworkConfig(**shape)).eval()
+    relu_net = DefectNet(NetworkConfig(**shape, kernel=5)).eval()
     relu_net.load_state_dict(net.state_dict())
     relu_path = export_onnx(relu_net, tmp_path / "relu.onnx", model_info_for(relu_net, 0.5))
     linear_out, relu_out = (load_model(p).predict(frames[0]) for p in (path, relu_path))

@@ -46,6 +46,7 @@ def test_untrained_network_starts_with_low_defect_probability():
         ({"stem": "conv7"}, "stem"),
         ({"image_norm": True}, "image_norm"),
         ({"residual": "gated"}, "residual"),
+        ({"kernel": 4}, "kernel"),
     ],
 )
 def test_bad_network_config_is_rejected_naming_the_field(kwargs, message):
@@ -68,9 +69,9 @@ def test_unknown_network_config_key_is_named():
         NetworkConfig.from_dict({"depth": 5}, source="x.pt")
 
 
-def test_checkpoints_from_before_the_residual_option_sum_after_the_relu():
+def test_checkpoints_from_before_the_residual_and_kernel_options_sum_after_the_relu_with_3x3():
     old = {"color": True, "widths": [16, 32, 64], "dilations": [1], "classes": ["hole"], "stem": "patch4"}
-    assert NetworkConfig.from_dict(old).residual == "relu"
+    assert (NetworkConfig.from_dict(old).residual, NetworkConfig.from_dict(old).kernel) == ("relu", 3)
     linear = NetworkConfig(residual="linear")
     assert NetworkConfig.from_dict(linear.to_dict()) == linear
 
@@ -161,3 +162,19 @@ def test_line_pooling_starts_as_the_identity_and_then_sees_a_faint_line_down_a_c
     # every cell of column 6 gets the column's excess, also where the line itself is not
     assert torch.allclose(out[0, :, 0, 6], out[0, :, 11, 6]) and float(out[0, 0, 0, 6]) > 0.1
     assert float(out[0, 0, 0, 2]) <= 0.0  # other columns do not
+
+
+def test_a_5x5_kernel_at_stride_8_keeps_the_map_size_and_reaches_further():
+    torch.manual_seed(0)
+    shape = {"widths": (4, 4, 8), "dilations": (1,), "classes": ("hole",)}
+    nets = {k: DefectNet(NetworkConfig(**shape, kernel=k)).eval() for k in (3, 5)}
+    assert nets[5].features[3].body[0].kernel_size == (5, 5)
+    x = torch.randn(1, 3, 96, 96, requires_grad=True)
+    reach = {}
+    for k, net in nets.items():
+        logit, _ = net(x)
+        assert logit.shape[-2:] == (12, 12)
+        (grad,) = torch.autograd.grad(logit[0, 0, 6, 6], x)
+        rows = torch.nonzero(grad.abs().sum(dim=(0, 1, 3)))
+        reach[k] = int(rows.max() - rows.min())
+    assert reach[5] > reach[3]  # one more cell each side at stride 8: 16 px more of the frame

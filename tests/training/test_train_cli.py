@@ -58,6 +58,11 @@ def _fail(args: list[str]) -> str:
             "leave out --residual",
         ),
         (["train", "--synthetic", "--residual", "gated", "--out", "{tmp}/run"], "--residual must be"),
+        (["train", "--synthetic", "--kernel", "4", "--out", "{tmp}/run"], "--kernel must be 3, 5 or 7"),
+        (
+            ["train", "--synthetic", "--kernel", "5", "--init", "default", "--out", "{tmp}/run"],
+            "shape a fresh",
+        ),
         (["train", "--synthetic", "--teacher", "{tmp}/missing.pt", "--out", "{tmp}/run"], "--teacher"),
         (["train", "--synthetic", "--distill-weight", "2", "--out", "{tmp}/run"], "give --teacher too"),
         (["train", "--synthetic", "--device", "gpu", "--out", "{tmp}/run"], "--device must be auto, cpu"),
@@ -223,3 +228,30 @@ def test_a_branched_student_of_a_teacher_trains_and_keeps_the_plain_network(synt
     result = runner.invoke(app, resumed)  # the run's own shape and branches, from last.pt
     assert result.exit_code == 0, result.output
     assert torch.load(out / "weights.pt", weights_only=True)["config"]["widths"] == [8, 8, 16]
+
+
+@pytest.mark.slow
+def test_a_run_started_from_a_checkpoint_of_another_shape_resumes_with_that_shape(
+    synthetic_dataset, tmp_path
+):
+    """--init gives the run the checkpoint's shape (here 16 channels at stride 8 and 5x5 kernels, where the
+    preset says 64 and 3x3); --resume must rebuild that network, not the preset's (it raised a
+    state_dict size mismatch before)."""
+    from fabric_inspect.models.checkpoint import save_checkpoint
+    from fabric_inspect.models.network import DefectNet, NetworkConfig
+
+    narrow = DefectNet(NetworkConfig(widths=(8, 8, 16), dilations=(1, 2), kernel=5, line_pool=True))
+    state = {
+        "model": narrow.state_dict(),
+        "config": narrow.config.to_dict(),
+        "classes": list(narrow.config.classes),
+    }
+    save_checkpoint(tmp_path / "narrow.pt", state)
+    out = tmp_path / "run"
+    args = ["train", "--data", str(synthetic_dataset), "--out", str(out), "--preset", "quick"]
+    args += ["--epochs", "1", "--steps", "2", "--batch-size", "4", "--crop", "64", "--no-progress"]
+    assert runner.invoke(app, [*args, "--init", str(tmp_path / "narrow.pt")]).exit_code == 0
+    result = runner.invoke(app, [*args, "--resume"])
+    assert result.exit_code == 0, result.output
+    kept = torch.load(out / "weights.pt", weights_only=True)["config"]
+    assert (kept["widths"], kept["kernel"], kept["dilations"]) == ([8, 8, 16], 5, [1, 2])

@@ -117,6 +117,13 @@ def train(
             help="A fresh network's residual blocks at stride 8, one dilation each (the shipped 1,2,4,8).",
         ),
     ] = None,
+    kernel: Annotated[
+        int | None,
+        typer.Option(
+            "--kernel",
+            help="A fresh network's depthwise kernel in the blocks at stride 8: 3 (the shipped), 5 or 7.",
+        ),
+    ] = None,
     branches: Annotated[
         int | None,
         typer.Option(
@@ -194,9 +201,10 @@ def train(
         raise ConfigError(
             "--workers renders synthetic fabric; --data is read once and cropped in one background thread"
         )
-    if (widths is not None or dilations is not None) and (init is not None or resume):
+    if (widths is not None or dilations is not None or kernel is not None) and (init is not None or resume):
         raise ConfigError(
-            "--widths and --dilations shape a fresh network; --init and --resume take the checkpoint's shape"
+            "--widths, --dilations and --kernel shape a fresh network; --init and --resume take the "
+            "checkpoint's shape"
         )
     if branches is not None and resume:
         raise ConfigError("--resume continues a run with its own branches; leave out --branches")
@@ -221,6 +229,7 @@ def train(
         color=False if grey else None,
         widths=_int_list(widths, "--widths"),
         dilations=_int_list(dilations, "--dilations"),
+        kernel=kernel,
         branches=branches,
         residual=residual,
         teacher=str(teacher) if teacher is not None else None,

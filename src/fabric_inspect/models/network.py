@@ -76,8 +76,13 @@ class NetworkConfig:
     # onnxruntime can fuse into the pointwise convolution (it did for two of the five blocks, 2026-12-07),
     # where an Add after a ReLU always costs a pass over the map of its own
     residual: str = "relu"
+    # the depthwise kernel of the residual blocks at stride 8 (3: the models up to version 5); a 5x5
+    # sees more of the weave per block at little cost, the blocks' pointwise convolutions being most
+    kernel: int = 3
 
     def __post_init__(self) -> None:
+        if self.kernel not in (3, 5, 7):
+            raise ConfigError(f"network kernel must be 3, 5 or 7, got {self.kernel}")
         if self.residual not in RESIDUALS:
             raise ConfigError(
                 f"network residual must be one of {', '.join(RESIDUALS)}, got {self.residual!r}"
@@ -124,6 +129,7 @@ class NetworkConfig:
                 line_pool=bool(data.get("line_pool", False)),
                 branches=int(data.get("branches", 1)),
                 residual=str(data.get("residual", "relu")),
+                kernel=int(data.get("kernel", 3)),
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"{source}: malformed network config ({err})") from None
@@ -224,9 +230,12 @@ def _bn_relu(conv: nn.Conv2d, branches: int = 1) -> list[nn.Module]:
     return [conv, nn.BatchNorm2d(conv.out_channels), nn.ReLU(inplace=True)]
 
 
-def _separable(cin: int, cout: int, stride: int = 1, dilation: int = 1, branches: int = 1) -> nn.Sequential:
-    """Depthwise 3x3 (BN, ReLU) then pointwise 1x1 (BN, ReLU)."""
-    depthwise = nn.Conv2d(cin, cin, 3, stride, padding=dilation, dilation=dilation, groups=cin, bias=False)
+def _separable(
+    cin: int, cout: int, stride: int = 1, dilation: int = 1, branches: int = 1, kernel: int = 3
+) -> nn.Sequential:
+    """Depthwise kernel x kernel (BN, ReLU) then pointwise 1x1 (BN, ReLU)."""
+    pad = dilation * (kernel // 2)
+    depthwise = nn.Conv2d(cin, cin, kernel, stride, padding=pad, dilation=dilation, groups=cin, bias=False)
     pointwise = nn.Conv2d(cin, cout, 1, bias=False)
     return nn.Sequential(*_bn_relu(depthwise, branches), *_bn_relu(pointwise, branches))
 
@@ -295,7 +304,10 @@ class DefectNet(nn.Module):
             stem = nn.Sequential(*_bn_relu(stem_conv, k))
             layers = [stem, _separable(w1, w2, stride=2, branches=k)]
             layers.append(_separable(w2, w3, stride=2, branches=k))
-        layers += [_Residual(_separable(w3, w3, dilation=d, branches=k), linear) for d in config.dilations]
+        layers += [
+            _Residual(_separable(w3, w3, dilation=d, branches=k, kernel=config.kernel), linear)
+            for d in config.dilations
+        ]
         self.features = nn.Sequential(*layers)
         # before the last block, so that block can weigh the line context against the cell's own evidence
         self.lines = LinePool(w3) if config.line_pool else None

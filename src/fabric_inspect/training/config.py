@@ -70,6 +70,7 @@ class TrainConfig:
     stem: str = "patch4"  # network stem, see models.network
     widths: tuple[int, ...] = (24, 24, 64)
     dilations: tuple[int, ...] = (1, 2, 4, 8)
+    kernel: int = 3  # depthwise kernel of the blocks at stride 8 (models.network.NetworkConfig.kernel)
     image_norm: bool = False
     line_pool: bool = False  # row and column context (models.network.LinePool)
     # training-time branches per convolution (models.network.RepConvBN), summed into the plain
@@ -126,6 +127,8 @@ class TrainConfig:
                 )
         if not 1 <= self.branches <= 8:
             raise ConfigError(f"--branches must be 1..8, got {self.branches}")
+        if self.kernel not in (3, 5, 7):
+            raise ConfigError(f"--kernel must be 3, 5 or 7, got {self.kernel}")
         if self.residual not in (None, "relu", "linear"):  # models.network.RESIDUALS (torch-free here)
             raise ConfigError(f"--residual must be relu or linear, got {self.residual!r}")
         if not 0.0 <= self.rank_weight <= 100.0:
@@ -204,6 +207,7 @@ class TrainConfig:
             "stem": self.stem,
             "widths": list(self.widths),
             "dilations": list(self.dilations),
+            "kernel": self.kernel,
             "image_norm": self.image_norm,
             "line_pool": self.line_pool,
             "branches": self.branches,

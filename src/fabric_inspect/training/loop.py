@@ -314,13 +314,13 @@ def _resume(
 
 
 # TrainConfig fields a resumed run takes from last.pt
-SHAPE = ("widths", "dilations", "branches", "residual")
+SHAPE = ("widths", "dilations", "kernel", "branches", "residual")
 
 
 def started_shape(config: TrainConfig, last_path: Path) -> TrainConfig:
-    """`config` with the network's shape (widths, dilations, branches, residual) of the run `last_path` holds:
-    a resumed run is built as it was started, whatever the preset says (`train --resume` may not
-    repeat them); every other setting must still match it (`_resume`)."""
+    """`config` with the network's shape (SHAPE: widths, dilations, kernel, branches, residual) of the
+    run `last_path` holds: a resumed run is built as it was started, whatever the preset says (`train
+    --resume` may not repeat them); every other setting must still match it (`_resume`)."""
     started = load_checkpoint(last_path).get("train_config") or {}
     shape = {k: tuple(v) if isinstance(v, list) else v for k, v in started.items() if k in SHAPE}
     return config.with_overrides(**shape)

@@ -129,9 +129,13 @@ def fit(
     `version` is the model version written in the ONNX metadata (shown by `run` and in the database).
     `compute` says where the training steps run (calibration and export are on the CPU)."""
     check_keep(keep)
-    if resume and (out_dir / "last.pt").is_file():  # train() says it when there is none
-        config = started_shape(config, out_dir / "last.pt")
-    net = init_network(init, config, classes)
+    last = out_dir / "last.pt"
+    if resume and last.is_file():  # train() says it when there is none
+        config = started_shape(config, last)
+        # the run's own network, whatever shape --init gave it (a pruned or converted checkpoint)
+        net = network_from_checkpoint(load_checkpoint(last), source=str(last))
+    else:
+        net = init_network(init, config, classes)
     result = train(net, source, config, out_dir, resume=resume, progress=progress, compute=compute)
     summary = {"init": init or "scratch", "epochs_run": len(result.history), "kept": keep}
     chosen = result.best_path if keep == "best" else result.last_path
