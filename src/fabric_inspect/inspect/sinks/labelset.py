@@ -57,7 +57,7 @@ class LabelSetSink:
             (self.root / "masks").mkdir(exist_ok=True)
         except OSError as err:
             raise InputError(f"--label-set {self.root}: cannot create the folder ({err.strerror})") from None
-        taken = sorted((self.root / "images").glob(f"{self.prefix}_*"))
+        taken = sorted(p for p in (self.root / "images").iterdir() if p.name.startswith(f"{self.prefix}_"))
         if taken:
             raise ConfigError(
                 f"--label-set {self.root} already holds frames of roll {self.prefix!r} "
