@@ -7,6 +7,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import cv2
 import pytest
 
 from fabric_inspect.errors import SourceError
@@ -277,9 +278,16 @@ def test_live_command_reads_the_stream_and_reports_the_camera_it_got(stream, tin
             str(summary),
             "--events",
             str(tmp_path / "ev.jsonl"),
+            "--label-set",
+            str(tmp_path / "labels"),
         ],
     )
     assert result.exit_code == 0, result.output
     assert f"inspecting {stream.url}: 256x128" in result.output
     report = json.loads(summary.read_text())
     assert report["frames"] == 20 and report["interrupted"] is False
+    # 20 frames at 6 px a frame show 128 + 19 * 6 = 242 px of fabric: the first frame, and one more
+    # once the fabric has moved on by a frame's height (22 frames: not within 20, unless frames drop)
+    written = sorted((tmp_path / "labels" / "images").glob("roll_*.png"))
+    assert report["label_set"]["images"] == len(written) >= 1
+    assert cv2.imread(str(written[0])).shape == (128, 256, 3)
