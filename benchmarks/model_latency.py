@@ -5,7 +5,9 @@
     .venv/bin/python benchmarks/model_latency.py --shapes "24,24,64/1,2,4,8;24,24,96/1,2,4,8" \
         --sizes 1280x720,1920x1080 --out benchmarks/results/model_latency_shapes.json
     .venv/bin/python benchmarks/model_latency.py --shapes "24,24,64/1,2,4,8;24,24,64/1,2,4,8/linear" \
-        --sizes 1280x720,1920x1080 --out benchmarks/results/model_latency_residual.json
+        --sizes 1280x720,1920x1080 --out benchmarks/results/residual/model_latency_untrained.json
+    .venv/bin/python benchmarks/model_latency.py --shapes "24,24,64/1,2,4,8;24,24,64/1,2,4,8/k5" \
+        --sizes 1280x720,1920x1080 --out benchmarks/results/kernel5/model_latency_untrained.json
 
 Times `OnnxModel.predict` (the pipeline's call: raw uint8 frame in, score map and class logits out) on
 random frames at 1280x720 (the budget: <= 12 ms with 2 threads) and at the AITEX size 4096x256, or at
@@ -18,8 +20,8 @@ speed of the same model drifts by up to 1.5x from one minute to the next, so the
 with every round's median in `round_medians_ms`.
 
 `--shapes` times network shapes before any is trained, for choosing what to train: each
-WIDTHS/DILATIONS[/RESIDUAL] (as `train --widths --dilations --residual`, with line pooling as the
-shipped model has) is
+WIDTHS/DILATIONS[/linear][/k5] (as `train --widths --dilations --residual linear --kernel 5`, with
+line pooling as the shipped model has) is
 exported with fresh weights, and all of them are timed in the same rounds, one after the other at each
 size, so the VM's drift falls on all alike; `results` then holds one entry per shape.
 """
@@ -66,33 +68,36 @@ def _model_path(given: str | None, tmp: Path) -> Path:
     return export_onnx(net, tmp / "untrained.onnx", model_info_for(net, 0.5))
 
 
-def _shapes(text: str) -> list[tuple[tuple[int, ...], tuple[int, ...], str]]:
-    """'24,24,64/1,2,4,8;16,16,80/1,2,4,8/linear' -> [((24, 24, 64), (1, 2, 4, 8), 'relu'),
-    ((16, 16, 80), (1, 2, 4, 8), 'linear')]; ValueError if malformed."""
+OPTIONS = {"linear": ("residual", "linear"), "k5": ("kernel", 5), "k7": ("kernel", 7)}
+
+
+def _shapes(text: str) -> list[tuple[tuple[int, ...], tuple[int, ...], dict]]:
+    """'24,24,64/1,2,4,8;16,16,80/1,2,4,8/linear/k5' -> [((24, 24, 64), (1, 2, 4, 8), {}),
+    ((16, 16, 80), (1, 2, 4, 8), {'residual': 'linear', 'kernel': 5})]: the NetworkConfig fields
+    each option after the dilations sets (OPTIONS); ValueError if malformed."""
     shapes = []
     for item in text.split(";"):
         widths, dilations, *rest = item.strip().split("/")
         w = tuple(int(v) for v in widths.split(","))
         d = tuple(int(v) for v in dilations.split(","))
-        residual = rest[0] if rest else "relu"
-        if len(w) != 3 or not d or min(w + d) < 1 or len(rest) > 1 or residual not in ("relu", "linear"):
+        if len(w) != 3 or not d or min(w + d) < 1 or any(r not in OPTIONS for r in rest):
             raise ValueError(item)
-        shapes.append((w, d, residual))
+        shapes.append((w, d, dict(OPTIONS[r] for r in rest)))
     return shapes
 
 
 def _shape_models(shapes, tmp: Path, threads: int) -> dict:
-    """{'24,24,64/1,2,4,8': OnnxModel} of fresh networks of each shape (line pooling on); a linear
-    residual's name ends in '/linear'."""
+    """{'24,24,64/1,2,4,8': OnnxModel} of fresh networks of each shape (line pooling on); a shape's
+    options follow in its name ('/linear/k5')."""
     from fabric_inspect.models.export import export_onnx, model_info_for
     from fabric_inspect.models.network import DefectNet, NetworkConfig
     from fabric_inspect.models.runtime import RuntimeConfig, load_model
 
     models = {}
-    for widths, dilations, residual in shapes:
+    for widths, dilations, options in shapes:
         name = f"{','.join(map(str, widths))}/{','.join(map(str, dilations))}"
-        name += "/linear" * (residual == "linear")
-        config = NetworkConfig(widths=widths, dilations=dilations, line_pool=True, residual=residual)
+        name += "".join(f"/{key}" for key, value in OPTIONS.items() if options.get(value[0]) == value[1])
+        config = NetworkConfig(widths=widths, dilations=dilations, line_pool=True, **options)
         net = DefectNet(config).eval()
         path = export_onnx(net, tmp / f"shape{len(models)}.onnx", model_info_for(net, 0.5))
         models[name] = load_model(path, RuntimeConfig(threads=threads))
@@ -136,7 +141,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--sizes", default=SIZES, help=f"WIDTHxHEIGHT, comma-separated ({SIZES})")
     parser.add_argument(
-        "--shapes", help="untrained WIDTHS/DILATIONS[/linear], ';'-separated, timed side by side"
+        "--shapes", help="untrained WIDTHS/DILATIONS[/linear][/k5], ';'-separated, timed side by side"
     )
     args = parser.parse_args()
     try:
@@ -148,7 +153,7 @@ def main() -> None:
             shapes = _shapes(args.shapes)
         except ValueError:
             parser.error(
-                f"--shapes {args.shapes!r}: give WIDTHS/DILATIONS[/linear] such as "
+                f"--shapes {args.shapes!r}: give WIDTHS/DILATIONS[/linear][/k5|/k7] such as "
                 "24,24,64/1,2,4,8;16,16,80/1,2/linear"
             )
         return time_shapes(args, sizes, shapes)

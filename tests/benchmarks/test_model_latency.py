@@ -21,10 +21,11 @@ def test_malformed_sizes_raise(latency, text):
         latency._sizes(text)
 
 
-def test_shapes_are_widths_then_dilations_then_an_optional_residual_sum(latency):
-    assert latency._shapes("24,24,64/1,2,4,8; 16,16,80/1,2/linear") == [
-        ((24, 24, 64), (1, 2, 4, 8), "relu"),
-        ((16, 16, 80), (1, 2), "linear"),
+def test_shapes_are_widths_then_dilations_then_options(latency):
+    assert latency._shapes("24,24,64/1,2,4,8; 16,16,80/1,2/linear; 8,8,8/1/k5/linear") == [
+        ((24, 24, 64), (1, 2, 4, 8), {}),
+        ((16, 16, 80), (1, 2), {"residual": "linear"}),
+        ((8, 8, 8), (1,), {"kernel": 5, "residual": "linear"}),
     ]
 
 
