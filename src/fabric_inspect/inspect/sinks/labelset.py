@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fabric_inspect.datasets.labeled import CLASSES_FILE, read_classes
 from fabric_inspect.errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
@@ -63,11 +64,9 @@ class LabelSetSink:
                 f"--label-set {self.root} already holds frames of roll {self.prefix!r} "
                 f"({taken[0].name}, ...); give another --roll or another folder (nothing is overwritten)"
             )
-        listed = self.root / "classes.txt"
+        listed = self.root / CLASSES_FILE
         if listed.is_file():
-            names = tuple(
-                line.strip() for line in listed.read_text(encoding="utf-8").splitlines() if line.strip()
-            )
+            names = read_classes(listed, [])  # as train --data will read it
             if names != classes:
                 raise ConfigError(
                     f"--label-set {self.root}: its classes.txt lists {', '.join(names) or 'nothing'}, the "
