@@ -93,3 +93,17 @@ def test_init_with_branches_trains_on_with_them_and_computes_the_same_map_at_the
     x = torch.randn(1, 3, 40, 48)
     with torch.no_grad():
         torch.testing.assert_close(got.eval()(x)[0], net.eval()(x)[0], atol=1e-5, rtol=1e-4)
+
+
+def test_a_fresh_network_and_new_class_logits_start_from_the_runs_seed(tmp_path):
+    def weights(init, seed, drawn_before, classes=("a", "b")):
+        torch.manual_seed(drawn_before)  # whatever the process drew before must not matter
+        net = init_network(init, TrainConfig(**SHAPE, seed=seed), classes)
+        return torch.cat([p.detach().flatten() for p in net.state_dict().values() if p.is_floating_point()])
+
+    assert torch.equal(weights(None, 3, drawn_before=1), weights(None, 3, drawn_before=2))
+    assert not torch.equal(weights(None, 3, drawn_before=1), weights(None, 4, drawn_before=1))
+    _, path = _checkpoint(tmp_path)
+    new = ("x", "y", "z")
+    assert torch.equal(weights(str(path), 3, 1, new), weights(str(path), 3, 2, new))
+    assert not torch.equal(weights(str(path), 3, 1, new), weights(str(path), 4, 1, new))

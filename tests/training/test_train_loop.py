@@ -202,3 +202,18 @@ def test_a_teacher_that_reads_other_frames_is_refused(tmp_path):
     teacher = _teacher(tmp_path, color=False)
     with pytest.raises(ConfigError, match="greyscale model"):
         train(_net(), TinySource(), _config(teacher=str(teacher)), tmp_path / "run", progress=False)
+
+
+def test_the_same_command_from_scratch_trains_the_same_weights(tmp_path):
+    """`make model` is a recorded command: the fresh network is drawn from the run's seed, so two runs
+    of it in different processes (different earlier draws) give the same weights."""
+    from fabric_inspect.training.pipeline import init_network
+
+    config = _config(epochs=1, steps_per_epoch=4, seed=5)
+    weights = []
+    for run, drawn_before in enumerate((11, 12)):
+        torch.manual_seed(drawn_before)
+        net = init_network(None, config, CLASSES)
+        train(net, TinySource(), config, tmp_path / str(run), progress=False)
+        weights.append(net.state_dict())
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])

@@ -50,8 +50,10 @@ def init_network(init: str | None, config: TrainConfig, classes: tuple[str, ...]
     """A fresh network, or one initialised from `init` ("default" or a checkpoint path).
 
     When the checkpoint's classes differ from `classes`, the trunk and the defect logit are kept and
-    the class logits start afresh (fine-tuning on a mill's own defect names).
+    the class logits start afresh (fine-tuning on a mill's own defect names). Whatever starts afresh
+    is drawn from the run's seed, so the same command gives the same starting weights.
     """
+    torch.manual_seed(config.seed)
     if init is None:
         shape = {**config.network_dict(), "classes": list(classes)}
         return DefectNet(NetworkConfig.from_dict(shape, source="training config"))
