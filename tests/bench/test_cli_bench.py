@@ -47,8 +47,15 @@ def test_bench_with_an_mjpg_camera_decodes_every_frame_in_the_capture_thread(
     live, offline = json.loads(out_json.read_text())["runs"]
     assert (live["mode"], live["camera_codec"], offline["camera_codec"]) == ("live", "mjpg", None)
     assert live["decode_ms"]["mean"] > 0 and live["decode_ms"]["p95"] >= live["decode_ms"]["mean"] * 0.5
-    assert "decode_ms" not in offline
+    assert "decode_ms" not in offline and "jpeg_quality" not in offline
     assert "live/mjpg" in result.output
+    # 128x96 at 30 fps fits a USB 2.0 bus at any quality: the highest the replay uses
+    assert (live["jpeg_quality"], 0 < live["camera_mb_per_s"] < 24.6) == (95, True)
+    args[args.index("--json") + 1] = str(tmp_path / "q40.json")
+    result = runner.invoke(app, [*args, "--jpeg-quality", "40", "--modes", "live"])
+    assert result.exit_code == 0, result.output
+    (low,) = json.loads((tmp_path / "q40.json").read_text())["runs"]
+    assert low["jpeg_quality"] == 40 and low["camera_mb_per_s"] < live["camera_mb_per_s"]
 
 
 @pytest.mark.parametrize(
@@ -59,6 +66,7 @@ def test_bench_with_an_mjpg_camera_decodes_every_frame_in_the_capture_thread(
         (["--synthetic", "--sizes", "big"], "--sizes must be WxH"),
         (["--synthetic", "--modes", "live,turbo"], "--modes must be"),
         (["--synthetic", "--camera-codec", "h264"], "--camera-codec must be one of raw, mjpg, got 'h264'"),
+        (["--synthetic", "--camera-codec", "mjpg", "--jpeg-quality", "101"], "--jpeg-quality must be 1..100"),
     ],
 )
 def test_bad_bench_options_are_one_line_and_exit_2(args, message, tiny_model_file):

@@ -120,3 +120,25 @@ def test_a_short_jpeg_file_is_refused(raw_clip, tmp_path):
     longer = JpegFrames(jpeg.path, jpeg.shape, (*jpeg.offsets, jpeg.offsets[-1] + 100))
     with pytest.raises(SourceError, match="missing or shorter than 3 frames"):
         PacedSource(longer, 30.0)
+
+
+def test_the_bus_quality_is_the_highest_whose_stream_fits_the_bus(tmp_path):
+    import numpy as np
+
+    from fabric_inspect.bench.paced import JPEG_QUALITY, bus_quality, write_jpeg_frames
+
+    images = np.random.default_rng(0).integers(
+        0, 256, (6, 96, 128, 3), dtype=np.uint8
+    )  # texture compresses little
+    images.tofile(tmp_path / "noise.raw")
+    raw = RawFrames(tmp_path / "noise.raw", (96, 128, 3), 6)
+    best = write_jpeg_frames(raw, tmp_path / "q95.jpegs", JPEG_QUALITY)
+    fps = 30.0
+    assert bus_quality(raw, fps, bytes_per_s=best.bytes_per_s(fps) * 1.01) == JPEG_QUALITY
+    budget = best.bytes_per_s(fps) * 0.6  # room for 60 % of the quality-95 stream
+    quality = bus_quality(raw, fps, bytes_per_s=budget)
+    assert 50 < quality < JPEG_QUALITY
+    fitting = write_jpeg_frames(raw, tmp_path / "fit.jpegs", quality)
+    assert fitting.quality == quality and fitting.bytes_per_s(fps) <= budget
+    assert write_jpeg_frames(raw, tmp_path / "over.jpegs", quality + 1).bytes_per_s(fps) > budget
+    assert bus_quality(raw, fps, bytes_per_s=1.0) == 50  # nothing fits: the lowest it tries

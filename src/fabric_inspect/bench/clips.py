@@ -17,7 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from fabric_inspect.bench.paced import JpegFrames, RawFrames, write_jpeg_frames, write_raw_frames
+from fabric_inspect.bench.paced import (
+    JpegFrames,
+    RawFrames,
+    bus_quality,
+    write_jpeg_frames,
+    write_raw_frames,
+)
 from fabric_inspect.errors import ConfigError, SourceError
 
 log = logging.getLogger(__name__)
@@ -123,10 +129,12 @@ def make_clips(
     input_path: Path | None = None,
     fps: float = 30.0,
     seed: int = 0,
-    jpeg: bool = False,
+    jpeg_quality: int | None = None,
+    camera_fps: float = 30.0,
 ) -> list[Clip]:
-    """Write one MJPG clip per size into ``folder`` from the same source frames (with ``jpeg``, also
-    the frames as JPEG images for the MJPG camera replay)."""
+    """Write one MJPG clip per size into ``folder`` from the same source frames. With ``jpeg_quality``,
+    also the frames as JPEG images for the MJPG camera replay: of that quality, or with 0, of the
+    highest quality a USB 2.0 camera sends at ``camera_fps`` (`paced.bus_quality`, per size)."""
     import cv2
 
     if frames < 2:
@@ -162,6 +170,9 @@ def make_clips(
         ppm = None if input_path is not None else SYNTHETIC_PX_PER_MM * scale
         speed = None if input_path is not None else SYNTHETIC_SPEED_M_PER_MIN
         raw = write_raw_frames(path, path.with_suffix(".raw"))
-        jpegs = write_jpeg_frames(raw, path.with_suffix(".jpegs")) if jpeg else None
+        jpegs = None
+        if jpeg_quality is not None:
+            quality = jpeg_quality or bus_quality(raw, camera_fps)
+            jpegs = write_jpeg_frames(raw, path.with_suffix(".jpegs"), quality)
         clips.append(Clip(path, raw, width, height, raw.frames, fps, ppm, speed, jpegs))
     return clips

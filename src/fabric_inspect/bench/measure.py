@@ -52,6 +52,9 @@ class BenchConfig:
     # live: "raw" frames (an uncompressed camera) or "mjpg" (a USB camera's JPEGs, decoded by the
     # capture thread at the camera's pace, taking CPU from the pipeline as on the inspection PC)
     camera_codec: str = "raw"
+    # mjpg: the JPEG quality the camera sends, 1-100; 0: the highest, up to 95, that fits a USB 2.0
+    # camera's bus at `fps` (`bench.paced.bus_quality`)
+    jpeg_quality: int = 0
 
     def __post_init__(self) -> None:
         if not self.sizes:
@@ -71,6 +74,11 @@ class BenchConfig:
         if self.camera_codec not in CAMERA_CODECS:
             raise ConfigError(
                 f"--camera-codec must be one of {', '.join(CAMERA_CODECS)}, got {self.camera_codec!r}"
+            )
+        if not 0 <= self.jpeg_quality <= 100:
+            raise ConfigError(
+                "--jpeg-quality must be 1..100 (0: the highest a USB 2.0 camera can send), "
+                f"got {self.jpeg_quality}"
             )
         if self.threads < 0 or self.warmup < 0:
             raise ConfigError(f"--threads and warm-up must be >= 0, got {self.threads} and {self.warmup}")
@@ -244,7 +252,15 @@ def run_one(model, clip: Clip, mode: str, config: BenchConfig) -> dict:  # model
         "peak_rss_mb": round(monitor.peak_rss_mb, 1),
         "seconds": summary.seconds,
         "defects": summary.defects,
-        **({"decode_ms": _stage_figures(source.decode_ms)} if mjpg else {}),
+        **(
+            {
+                "decode_ms": _stage_figures(source.decode_ms),
+                "jpeg_quality": clip.jpeg.quality,
+                "camera_mb_per_s": round(clip.jpeg.bytes_per_s(config.fps) / 1e6, 2),
+            }
+            if mjpg and clip.jpeg is not None
+            else {}
+        ),
     }
 
 

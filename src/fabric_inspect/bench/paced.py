@@ -11,7 +11,9 @@ Two kinds of camera:
   camera (YUYV, GigE): delivering a frame costs the PC nothing but a copy.
 - MJPG (`JpegFrames`): the same frames as JPEG images, decoded by the capture thread as each is due,
   as OpenCV's capture thread decodes a USB camera's MJPG stream (USB 2.0 cameras give 1280x720 and
-  1920x1080 at 30 fps only in MJPG). The decoding takes CPU from the pipeline, as it does on the
+  1920x1080 at 30 fps only in MJPG). They are encoded at the highest quality, up to 95, whose stream
+  a USB 2.0 camera can carry at the replay's frame rate (`bus_quality`), since a JPEG's decoding time
+  grows with its bytes. The decoding takes CPU from the pipeline, as it does on the
   inspection PC; its time per frame is recorded (`decode_ms`). A frame is stamped when it is
   published, after its decoding, as `inspect.capture.LiveSource` stamps a camera's frames after
   `read()`: the latency figures start there, and the camera's frame is older by the decoding.
@@ -39,8 +41,13 @@ from fabric_inspect.inspect.summary import Ring
 
 log = logging.getLogger(__name__)
 
-# JPEG quality of the MJPG replay: OpenCV's MJPG writer's default, and a typical USB camera's setting
+# JPEG quality of the MJPG replay at most: OpenCV's MJPG writer's default
 JPEG_QUALITY = 95
+# What a USB 2.0 camera can send: high-speed isochronous transfers carry at most 3 x 1024 bytes per
+# 125 us microframe (USB 2.0 spec, 5.6.4), 24.6 MB/s. A UVC camera's MJPG encoder has to fit its frames
+# into that at its frame rate, so a 1920x1080 30 fps stream averages 819 kB a frame or less.
+USB2_BYTES_PER_S = 3 * 1024 * 8000
+BUS_SAMPLE_FRAMES = 8  # frames encoded to choose the quality that fits the bus
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +98,52 @@ class JpegFrames:
     path: Path
     shape: tuple[int, ...]
     offsets: tuple[int, ...]
+    quality: int = JPEG_QUALITY
 
     @property
     def frames(self) -> int:
         return len(self.offsets) - 1
+
+    def bytes_per_s(self, fps: float) -> float:
+        """The stream's mean rate in bytes per second at ``fps``."""
+        return self.offsets[-1] / self.frames * fps
+
+
+def bus_quality(raw: RawFrames, fps: float, bytes_per_s: float = USB2_BYTES_PER_S) -> int:
+    """The highest JPEG quality (50..`JPEG_QUALITY`) whose frames of ``raw``, sent at ``fps``, fit
+    ``bytes_per_s`` on average (a sample of `BUS_SAMPLE_FRAMES` frames); 50 when none does."""
+    import cv2
+
+    picks = np.unique(np.linspace(0, raw.frames - 1, min(raw.frames, BUS_SAMPLE_FRAMES)).round().astype(int))
+    images = []
+    image = np.empty(raw.shape, np.uint8)
+    with open(raw.path, "rb") as f:
+        for index in picks:
+            f.seek(int(index) * raw.frame_bytes)
+            if f.readinto(memoryview(image).cast("B")) != raw.frame_bytes:
+                raise SourceError(f"raw frames {raw.path} are shorter than {raw.frames} frames")
+            images.append(image.copy())
+
+    def fits(quality: int) -> bool:
+        sizes = [cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].size for im in images]
+        return float(np.mean(sizes)) * fps <= bytes_per_s
+
+    low, high = 50, JPEG_QUALITY  # a frame's size grows with its quality: bisect for the highest fit
+    if fits(high):
+        return high
+    if not fits(low):
+        log.warning(
+            "even JPEG quality %d frames of %s exceed %.1f MB/s at %g fps",
+            low,
+            raw.path,
+            bytes_per_s / 1e6,
+            fps,
+        )
+        return low
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
 
 
 def write_jpeg_frames(raw: RawFrames, out: Path, quality: int = JPEG_QUALITY) -> JpegFrames:
@@ -112,7 +161,7 @@ def write_jpeg_frames(raw: RawFrames, out: Path, quality: int = JPEG_QUALITY) ->
                 raise SourceError(f"OpenCV could not encode frame {len(offsets) - 1} of {raw.path} as JPEG")
             jpeg.write(data.tobytes())
             offsets.append(offsets[-1] + data.size)
-    return JpegFrames(Path(out), raw.shape, tuple(offsets))
+    return JpegFrames(Path(out), raw.shape, tuple(offsets), quality)
 
 
 class PacedSource:

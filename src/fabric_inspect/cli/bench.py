@@ -58,6 +58,12 @@ def bench(
         help="Live mode: raw (an uncompressed camera) or mjpg (a USB camera's JPEG frames, decoded "
         "by the capture thread as `live` does; the decoding's CPU is then in the figures).",
     ),
+    jpeg_quality: int = typer.Option(
+        0,
+        "--jpeg-quality",
+        help="With --camera-codec mjpg: the JPEG quality the camera sends (1-100; 0 = the highest, up "
+        "to 95, whose stream fits a USB 2.0 camera's 24.6 MB/s at --fps).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic roll."),
     json_out: Path | None = JSON_OUT,
     plot_out: Path | None = PLOT_OUT,
@@ -80,6 +86,7 @@ def bench(
         threads=threads,
         seconds=seconds,
         camera_codec=camera_codec,
+        jpeg_quality=jpeg_quality,
         **({} if buffer is None else {"buffer": buffer}),
     )
     loaded = load_model(model, RuntimeConfig(threads=threads))
@@ -87,7 +94,14 @@ def bench(
     with tempfile.TemporaryDirectory(prefix="fabric-inspect-bench-") as scratch:
         typer.echo(f"preparing {frames} frames at {len(config.sizes)} sizes", err=True)
         clips = make_clips(
-            config.sizes, Path(scratch), frames, input, fps=fps, seed=seed, jpeg=camera_codec == "mjpg"
+            config.sizes,
+            Path(scratch),
+            frames,
+            input,
+            fps=fps,
+            seed=seed,
+            jpeg_quality=jpeg_quality if camera_codec == "mjpg" else None,
+            camera_fps=fps,
         )
         result = run_bench(
             loaded, clips, config, progress=lambda what: typer.echo(f"running {what}", err=True)
