@@ -111,11 +111,17 @@ def stream(synth):
 
 
 @pytest.mark.slow
-def test_slow_inference_drops_stale_frames_instead_of_queuing_them(stream, tiny_model):
+def test_slow_inference_drops_stale_frames_instead_of_queuing_them(stream, tiny_model, caplog):
+    from fabric_inspect.inspect.keepup import KeepUpConfig
+
     source = open_source(SourceConfig(stream.url))
     assert source.live
-    summary = run(source, SlowModel(tiny_model, 0.1), PipelineConfig(max_frames=15), SinkConfig())
+    config = PipelineConfig(max_frames=15, keep_up=KeepUpConfig(window_s=0.5, quiet_s=60.0))
+    summary = run(source, SlowModel(tiny_model, 0.1), config, SinkConfig())
     assert summary.frames == 15
+    # the operator is told while the run goes on, once (the quiet time is longer than the run)
+    warnings = [r.message for r in caplog.records if "frames the camera sent in the last" in r.message]
+    assert len(warnings) == 1 and "were dropped" in warnings[0] and "--scale, --roi" in warnings[0]
     # ~30 fps arrive while ~10 fps are inspected: about two of three frames must be dropped, not queued
     assert summary.dropped_frames >= summary.frames
     # the frame inspected is always one of the two newest (the default --buffer), so capture -> verdict

@@ -26,6 +26,7 @@ class Hud:
     latency_ms: float
     roll_m: float
     defects: int
+    dropped: int | None = None  # live: camera frames dropped so far (None: a file, nothing is dropped)
 
 
 def draw(
@@ -54,6 +55,8 @@ def draw(
         f"frame {hud.frame}  {hud.fps:5.1f} fps  latency {hud.latency_ms:5.1f} ms  "
         f"roll {hud.roll_m:7.2f} m  defects {hud.defects}"
     )
+    if hud.dropped is not None:
+        text += f"  dropped {hud.dropped}"
     font = cv2.FONT_HERSHEY_SIMPLEX
     (width, height), _ = cv2.getTextSize(text, font, 0.42, 1)
     scale = 0.42 * min(1.0, (canvas.shape[1] - 8) / width)  # shrink to fit narrow frames

@@ -26,6 +26,7 @@ import numpy as np
 from fabric_inspect.errors import ConfigError, FabricInspectError, ModelError
 from fabric_inspect.inspect.coverage import Coverage
 from fabric_inspect.inspect.frames import Frame
+from fabric_inspect.inspect.keepup import KeepUpConfig, KeepUpWatch
 from fabric_inspect.inspect.motion import MotionConfig, MotionEstimator
 from fabric_inspect.inspect.overlay import Hud, draw
 from fabric_inspect.inspect.postprocess import PostprocessConfig, draft_cells, find_defects
@@ -50,6 +51,7 @@ class PipelineConfig:
     motion: MotionConfig = field(default_factory=MotionConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     max_frames: int = 0  # stop after this many processed frames (0 = until the source ends)
+    keep_up: KeepUpConfig = field(default_factory=KeepUpConfig)  # live: warn when frames are dropped
     independent_frames: bool = False  # image folders: each frame is its own piece; close tracks per frame
 
     def __post_init__(self) -> None:
@@ -279,6 +281,7 @@ def run(
         width_px = None if first is None else stages.geometry(first).width
         roll = roll_info(sink_config, source, model, config, width_px)
         sinks = open_sinks(sink_config, stack, source.fps, roll, model.info.classes, model.info.stride)
+        watch = KeepUpWatch(config.keep_up, lambda: source.dropped, source.fps) if source.live else None
         if first is not None:
             _loop(
                 itertools.chain([first], frames),
@@ -289,6 +292,7 @@ def run(
                 stop,
                 config.max_frames,
                 progress,
+                watch,
             )
         for event in stages.tracker.finish():
             _report(sinks, stats, event, stages)
@@ -323,6 +327,7 @@ def _loop(
     stop: threading.Event,
     max_frames: int,
     progress: Callable[[Frame, int], None] | None,
+    watch: KeepUpWatch | None = None,
 ) -> None:
     fps_ema = 0.0
     previous_verdict = 0.0
@@ -352,11 +357,20 @@ def _loop(
             stages.label(sinks.label_set, frame.index)
         if sink_config.draws:
             roll_m, found = stages.roll_length_m(), stages.tracker.confirmed_count
-            hud = Hud(frame.index, fps_ema, latency_ms, roll_m, found)
+            dropped = watch.dropped() if watch is not None else None
+            hud = Hud(frame.index, fps_ema, latency_ms, roll_m, found, dropped)
             heat, geometry = stages.heat if sink_config.heatmap and stages.heat else (None, None)
             sinks.frame(draw(frame.image, stages.tracker.current, hud, heat, geometry))
         times["sinks"] = (time.perf_counter() - verdict) * 1000.0
         stats.add(latency_ms, times)
+        note = watch.check(verdict, stats.frames) if watch is not None else None
+        if note:
+            log.warning(
+                "%s; fabric not inspected so far: %.2f m. For fewer drops: a lower camera resolution, "
+                "--scale, --roi, or fewer programs beside this one (docs/bench.md)",
+                note,
+                stages.uninspected_m(),
+            )
         if progress is not None:
             progress(frame, stats.frames)
         if sinks.window is not None and sinks.window.quit:
