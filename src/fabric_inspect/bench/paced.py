@@ -43,9 +43,9 @@ log = logging.getLogger(__name__)
 
 # JPEG quality of the MJPG replay at most: OpenCV's MJPG writer's default
 JPEG_QUALITY = 95
-# What a USB 2.0 camera can send: high-speed isochronous transfers carry at most 3 x 1024 bytes per
-# 125 us microframe (USB 2.0 spec, 5.6.4), 24.6 MB/s. A UVC camera's MJPG encoder has to fit its frames
-# into that at its frame rate, so a 1920x1080 30 fps stream averages 819 kB a frame or less.
+# What a USB 2.0 camera can send: a high-bandwidth isochronous endpoint carries at most 3 x 1024
+# bytes per 125 us microframe, 24.6 MB/s. A UVC camera's MJPG encoder has to fit its frames into that
+# at its frame rate, so a 1920x1080 30 fps stream averages 819 kB a frame or less.
 USB2_BYTES_PER_S = 3 * 1024 * 8000
 BUS_SAMPLE_FRAMES = 8  # frames encoded to choose the quality that fits the bus
 
