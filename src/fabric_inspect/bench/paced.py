@@ -31,6 +31,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -109,6 +110,13 @@ class JpegFrames:
         return self.offsets[-1] / self.frames * fps
 
 
+def _read_raw_frame(f: BinaryIO, raw: RawFrames, image: np.ndarray) -> np.ndarray:
+    """The next frame of ``raw``'s open file ``f``, read into ``image``."""
+    if f.readinto(memoryview(image).cast("B")) != raw.frame_bytes:
+        raise SourceError(f"raw frames {raw.path} are shorter than {raw.frames} frames")
+    return image
+
+
 def bus_quality(raw: RawFrames, fps: float, bytes_per_s: float = USB2_BYTES_PER_S) -> int:
     """The highest JPEG quality (50..`JPEG_QUALITY`) whose frames of ``raw``, sent at ``fps``, fit
     ``bytes_per_s`` on average (a sample of `BUS_SAMPLE_FRAMES` frames); 50 when none does."""
@@ -116,13 +124,10 @@ def bus_quality(raw: RawFrames, fps: float, bytes_per_s: float = USB2_BYTES_PER_
 
     picks = np.unique(np.linspace(0, raw.frames - 1, min(raw.frames, BUS_SAMPLE_FRAMES)).round().astype(int))
     images = []
-    image = np.empty(raw.shape, np.uint8)
     with open(raw.path, "rb") as f:
         for index in picks:
             f.seek(int(index) * raw.frame_bytes)
-            if f.readinto(memoryview(image).cast("B")) != raw.frame_bytes:
-                raise SourceError(f"raw frames {raw.path} are shorter than {raw.frames} frames")
-            images.append(image.copy())
+            images.append(_read_raw_frame(f, raw, np.empty(raw.shape, np.uint8)))
 
     def fits(quality: int) -> bool:
         sizes = [cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].size for im in images]
@@ -154,9 +159,9 @@ def write_jpeg_frames(raw: RawFrames, out: Path, quality: int = JPEG_QUALITY) ->
     image = np.empty(raw.shape, np.uint8)
     with open(raw.path, "rb") as f, open(out, "wb") as jpeg:
         for _ in range(raw.frames):
-            if f.readinto(memoryview(image).cast("B")) != raw.frame_bytes:
-                raise SourceError(f"raw frames {raw.path} are shorter than {raw.frames} frames")
-            ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+            ok, data = cv2.imencode(
+                ".jpg", _read_raw_frame(f, raw, image), [cv2.IMWRITE_JPEG_QUALITY, quality]
+            )
             if not ok:
                 raise SourceError(f"OpenCV could not encode frame {len(offsets) - 1} of {raw.path} as JPEG")
             jpeg.write(data.tobytes())
