@@ -120,6 +120,18 @@ def test_a_missing_input_is_the_only_line_on_stderr(tmp_path, tiny_model_path):
     ]
 
 
+def test_an_unopenable_camera_is_the_only_line_on_stderr(tiny_model_path):
+    """OpenCV's V4L2 backend warns on its own when a camera cannot be opened; the user sees our line."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "fabric_inspect", "live", "--camera", "/dev/video77"]
+    done = subprocess.run([*command, "--model", str(tiny_model_path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: camera /dev/video77 could not be opened"), lines
+
+
 def test_show_without_a_display_is_refused_before_anything_is_written(
     video, tiny_model_path, tmp_path, monkeypatch
 ):

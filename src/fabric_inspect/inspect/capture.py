@@ -17,6 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fabric_inspect.errors import SourceError
 from fabric_inspect.inspect.frames import Frame
@@ -34,6 +35,22 @@ def camera_target(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
 
+@contextmanager
+def opencv_errors_only() -> Iterator[None]:
+    """OpenCV's own log at errors only for the duration: a camera that cannot be opened makes its V4L2
+    backend print warnings ("can't open camera by index") before our one line that says the same and
+    what to try, and again at every reopen attempt while a camera is unplugged."""
+    import cv2
+
+    logging_api = cv2.utils.logging
+    before = logging_api.getLogLevel()
+    logging_api.setLogLevel(min(before, logging_api.LOG_LEVEL_ERROR))
+    try:
+        yield
+    finally:
+        logging_api.setLogLevel(before)
+
+
 def open_capture(config: SourceConfig, kind: str):  # -> cv2.VideoCapture
     """Open a camera (asking for FOURCC, size and fps) or a stream; None when it cannot be opened."""
     import cv2
@@ -41,7 +58,8 @@ def open_capture(config: SourceConfig, kind: str):  # -> cv2.VideoCapture
     if kind == "stream":
         cap = cv2.VideoCapture(config.input)
         return cap if cap.isOpened() else None
-    cap = cv2.VideoCapture(camera_target(config.input), platform_camera_api())
+    with opencv_errors_only():
+        cap = cv2.VideoCapture(camera_target(config.input), platform_camera_api())
     if not cap.isOpened():
         return None
     cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*config.fourcc))
