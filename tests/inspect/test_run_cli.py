@@ -120,6 +120,18 @@ def test_a_missing_input_is_the_only_line_on_stderr(tmp_path, tiny_model_path):
     ]
 
 
+@pytest.mark.parametrize(
+    ("option", "message"), [("--on-defect", "--on-defect is empty"), ("--webhook", "--webhook must")]
+)
+def test_an_empty_alarm_is_refused_not_silently_off(video, tiny_model_path, tmp_path, option, message):
+    """`--on-defect "$LOOM_STOP"` with the variable unset must not inspect a roll with the relay off."""
+    events = tmp_path / "ev.jsonl"
+    command = ["run", str(video), "--model", str(tiny_model_path), option, "", "--events", str(events)]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2 and message in result.output
+    assert not events.exists() or events.read_text() == ""
+
+
 def test_an_unopenable_camera_is_the_only_line_on_stderr(tiny_model_path):
     """OpenCV's V4L2 backend warns on its own when a camera cannot be opened; the user sees our line."""
     import subprocess

@@ -144,9 +144,10 @@ def open_sinks(
         segment = round(config.video_minutes * 60 * fps) if config.video_minutes else 0
         sinks.video = stack.enter_context(VideoSink(config.video, fps, segment_frames=segment))
     workers = []
-    if config.on_defect:
+    # `is not None`: an empty --on-defect "$RELAY" (a variable not set) is refused, never silently off
+    if config.on_defect is not None:
         workers.append(AlarmWorker("on-defect", command_sender(config.on_defect, config.alarm_timeout_s)))
-    if config.webhook:
+    if config.webhook is not None:
         workers.append(AlarmWorker("webhook", webhook_sender(config.webhook, config.alarm_timeout_s)))
     sinks.alarms = tuple(stack.enter_context(worker) for worker in workers)
     return sinks
