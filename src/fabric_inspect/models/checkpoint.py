@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,18 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path
     return path
 
 
+def _load_failure(path: Path, err: Exception) -> str:
+    """Why torch.load refused the file, in a few words. torch's own weights-only message is paragraphs
+    long, coloured, and advises loading with ``weights_only=False``: never right for a file that is not
+    ours, which can run code when unpickled."""
+    if not zipfile.is_zipfile(path):
+        return "not the zip archive that torch.save writes"
+    if isinstance(err, pickle.UnpicklingError) and "weights only" in str(err).lower():
+        return "it holds Python objects besides tensors and plain values, which are never loaded"
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a checkpoint with ``weights_only=True``; ModelError names the file and what is wrong."""
     path = Path(path)
@@ -55,9 +69,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises pickle, zip and runtime errors alike
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ModelError(
-            f"checkpoint {path} could not be read as a torch checkpoint ({first}); "
+            f"checkpoint {path} could not be read as a torch checkpoint ({_load_failure(path, err)}); "
             "give a .pt file written by `fabric-inspect train`"
         ) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
