@@ -33,6 +33,7 @@ def _fail(args: list[str]) -> str:
     [
         (["train", "--out", "{tmp}/run"], "exactly one of --data DIR or --synthetic"),
         (["train", "--data", "{tmp}/nowhere", "--out", "{tmp}/run"], "is not a folder"),
+        (["train", "--data", "{tmp}/empty", "--out", "{tmp}/run"], "is empty or in no known layout"),
         (["train", "--synthetic", "--epochs", "0", "--out", "{tmp}/run"], "--epochs must be at least 1"),
         (["train", "--synthetic", "--crop", "100", "--out", "{tmp}/run"], "--crop must be a multiple of 8"),
         (["train", "--synthetic", "--patience", "0", "--out", "{tmp}/run"], "--patience must be at least 1"),
@@ -75,9 +76,10 @@ def _fail(args: list[str]) -> str:
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     torch.save({"state_dict": {}}, tmp_path / "foreign.pt")
+    (tmp_path / "empty").mkdir()
     line = _fail([a.replace("{tmp}", str(tmp_path)) for a in args])
     assert line.startswith("error: ") and message in line
-    assert not (tmp_path / "run" / "model.onnx").exists()
+    assert not (tmp_path / "run").exists()  # refused before anything is made
 
 
 def test_bad_input_through_a_real_process(tmp_path):

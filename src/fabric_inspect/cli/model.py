@@ -241,10 +241,10 @@ def train(
     _need_torch()
     from fabric_inspect.training.pipeline import fit
 
-    typer.echo(f"training on {describe_device(resolve_device(device))}", err=True)
-
-    out.mkdir(parents=True, exist_ok=True)
+    # the data first: a folder that is not a dataset is named alone, and leaves no run folder behind
     source, classes, val = _training_data(out, data, fmt, synthetic, config, workers)
+    out.mkdir(parents=True, exist_ok=True)
+    typer.echo(f"training on {describe_device(resolve_device(device))}", err=True)
     version = model_version or out.resolve().name
     result = fit(
         source,
