@@ -86,6 +86,23 @@ def test_missing_inputs_say_what_was_expected(tmp_path: Path):
         open_source(SourceConfig(str(broken)))
 
 
+def test_an_mp4_cut_off_before_it_was_finalized_is_named_as_such(tmp_path: Path, synth):
+    """A recorder stopped by a power loss leaves media data without the index (moov) an mp4 ends with."""
+    roll = synth.make_roll(length=400, height=64, width=96)
+    whole = synth.write_video(roll, tmp_path / "roll.mp4", frames=25)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SourceError, match=r"cut\.mp4 holds video data but no index .*cut off"):
+        open_source(SourceConfig(str(cut)))
+    with open_source(SourceConfig(str(whole))) as source:  # the whole file reads
+        assert len(list(source)) == 25
+    not_mp4 = tmp_path / "noise.mp4"
+    not_mp4.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(SourceError, match="could not be opened by OpenCV"):
+        open_source(SourceConfig(str(not_mp4)))
+
+
 def test_a_camera_that_cannot_be_opened_says_what_was_tried_and_what_to_try():
     with pytest.raises(SourceError, match=r"camera /dev/video99 could not be opened .*try --camera 0"):
         open_source(SourceConfig("/dev/video99", width=1280, height=720, fps=30))

@@ -171,6 +171,29 @@ def image_source(config: SourceConfig) -> ThreadedSource:
     )
 
 
+def unfinished_mp4(path: Path) -> bool:
+    """An MP4/MOV file whose top-level boxes begin with 'ftyp' but hold no 'moov' (the index, which a
+    recorder writes last when the media data comes first): a recording cut off before it was finalized.
+    Reads only the boxes' 8- or 16-byte headers."""
+    size = path.stat().st_size
+    kinds: list[bytes] = []
+    offset = 0
+    with path.open("rb") as file:
+        while offset + 8 <= size and len(kinds) < 1000:
+            file.seek(offset)
+            header = file.read(16)
+            box_size, kind = int.from_bytes(header[:4], "big"), header[4:8]
+            if box_size == 1 and len(header) == 16:  # a 64-bit size follows the type
+                box_size = int.from_bytes(header[8:16], "big")
+            elif box_size == 0:  # the box runs to the end of the file
+                box_size = size - offset
+            if box_size < 8 or not (kind.isalnum() or kind == b"free"):
+                break
+            kinds.append(kind)
+            offset += box_size
+    return bool(kinds) and kinds[0] == b"ftyp" and b"moov" not in kinds
+
+
 def video_source(config: SourceConfig) -> ThreadedSource:
     import cv2
 
@@ -179,6 +202,13 @@ def video_source(config: SourceConfig) -> ThreadedSource:
         raise SourceError(f"input {path} does not exist (expected a video file, image folder or glob)")
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
+        if unfinished_mp4(path):
+            raise SourceError(
+                f"video {path} holds video data but no index (no 'moov' box): the recording was cut off "
+                "before it was finalized (power loss, a killed recorder), and players cannot read it; a "
+                "repair tool such as untrunc may recover it. Record to .mkv or .avi, which stay readable "
+                "up to a cut"
+            )
         raise SourceError(f"video {path} could not be opened by OpenCV; check the file or convert it to mp4")
     fps = float(cap.get(cv2.CAP_PROP_FPS)) or config.fps or 30.0
     count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
