@@ -82,3 +82,10 @@ def test_a_synthetic_roll_carries_its_fabric_scale_per_size(tmp_path):
 def test_a_missing_input_video_is_named(tmp_path):
     with pytest.raises(SourceError, match=r"--input .*none\.mp4 does not exist"):
         make_clips(((64, 64),), tmp_path, 5, input_path=tmp_path / "none.mp4")
+
+
+def test_an_unreadable_input_video_is_named(tmp_path):
+    noise = tmp_path / "noise.mp4"
+    noise.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(SourceError, match=r"--input .*noise\.mp4 could not be opened by OpenCV"):
+        make_clips(((64, 64),), tmp_path, 5, input_path=noise)

@@ -25,6 +25,7 @@ from fabric_inspect.bench.paced import (
     write_raw_frames,
 )
 from fabric_inspect.errors import ConfigError, SourceError
+from fabric_inspect.inspect.sources import unopenable_video
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def video_frames(path: Path, frames: int) -> tuple[Iterator[np.ndarray], float]:
         raise SourceError(f"--input {path} does not exist; give a video file or use --synthetic")
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
-        raise SourceError(f"--input {path} could not be opened by OpenCV; convert it to mp4")
+        raise SourceError(unopenable_video(path, "--input"))
     fps = float(cap.get(cv2.CAP_PROP_FPS)) or 30.0
 
     def read() -> Iterator[np.ndarray]:

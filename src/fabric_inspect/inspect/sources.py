@@ -194,6 +194,18 @@ def unfinished_mp4(path: Path) -> bool:
     return bool(kinds) and kinds[0] == b"ftyp" and b"moov" not in kinds
 
 
+def unopenable_video(path: Path, what: str) -> str:
+    """The line for a video file OpenCV cannot open; `what` names it ("video", "--input")."""
+    if unfinished_mp4(path):
+        return (
+            f"{what} {path} holds video data but no index (no 'moov' box): the recording was cut off "
+            "before it was finalized (power loss, a killed recorder), and players cannot read it; a "
+            "repair tool such as untrunc may recover it. Record to .mkv or .avi, which stay readable "
+            "up to a cut"
+        )
+    return f"{what} {path} could not be opened by OpenCV; check the file or convert it to mp4"
+
+
 def video_source(config: SourceConfig) -> ThreadedSource:
     import cv2
 
@@ -202,14 +214,7 @@ def video_source(config: SourceConfig) -> ThreadedSource:
         raise SourceError(f"input {path} does not exist (expected a video file, image folder or glob)")
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
-        if unfinished_mp4(path):
-            raise SourceError(
-                f"video {path} holds video data but no index (no 'moov' box): the recording was cut off "
-                "before it was finalized (power loss, a killed recorder), and players cannot read it; a "
-                "repair tool such as untrunc may recover it. Record to .mkv or .avi, which stay readable "
-                "up to a cut"
-            )
-        raise SourceError(f"video {path} could not be opened by OpenCV; check the file or convert it to mp4")
+        raise SourceError(unopenable_video(path, "video"))
     fps = float(cap.get(cv2.CAP_PROP_FPS)) or config.fps or 30.0
     count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
 
