@@ -187,7 +187,7 @@ def unfinished_mp4(path: Path) -> bool:
                 box_size = int.from_bytes(header[8:16], "big")
             elif box_size == 0:  # the box runs to the end of the file
                 box_size = size - offset
-            if box_size < 8 or not (kind.isalnum() or kind == b"free"):
+            if box_size < 8 or not kind.isalnum():  # not an ISO box (ftyp, mdat, moov, free...)
                 break
             kinds.append(kind)
             offset += box_size
