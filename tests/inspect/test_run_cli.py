@@ -132,6 +132,44 @@ def test_an_empty_alarm_is_refused_not_silently_off(video, tiny_model_path, tmp_
     assert not events.exists() or events.read_text() == ""
 
 
+@pytest.mark.parametrize("option", ["--crops", "--label-set", "--summary", "--events", "--config"])
+def test_an_empty_path_is_refused_not_the_current_folder(
+    video, tiny_model_path, tmp_path, monkeypatch, option
+):
+    """`--crops "$CROPS"` with the variable unset wrote the crops into the current folder."""
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["run", str(video), "--model", str(tiny_model_path), option, ""])
+    assert result.exit_code == 2 and f"'{option}': is empty" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_path_in_a_config_file_is_refused(video, tiny_model_path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "article.toml"
+    config.write_text('crops = ""\n')
+    result = runner.invoke(app, ["run", str(video), "--model", str(tiny_model_path), "--config", str(config)])
+    assert result.exit_code == 2 and "crops is empty" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["article.toml"]
+
+
+def test_a_summary_path_that_is_a_folder_is_refused_before_the_roll(video, tiny_model_path, tmp_path):
+    """Found at the start, not after a whole roll has been inspected."""
+    events = tmp_path / "ev.jsonl"
+    command = [
+        "run",
+        str(video),
+        "--model",
+        str(tiny_model_path),
+        "--summary",
+        str(tmp_path),
+        "--events",
+        str(events),
+    ]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2 and "is a folder" in result.output
+    assert "inspecting" not in result.output and not events.exists()
+
+
 def test_an_unopenable_camera_is_the_only_line_on_stderr(tiny_model_path):
     """OpenCV's V4L2 backend warns on its own when a camera cannot be opened; the user sees our line."""
     import subprocess

@@ -26,8 +26,19 @@ if TYPE_CHECKING:
     from fabric_inspect.inspect.sinks.bundle import SinkConfig
     from fabric_inspect.inspect.sources import SourceConfig
 
+
+def path_value(text: str) -> Path:
+    """A path option's value. An empty one (an unset shell variable) is refused: as a Path it would be
+    the current folder, where --crops and --label-set would then write without a word."""
+    if not text.strip():
+        raise typer.BadParameter("is empty (an unset variable?); give a path")
+    return Path(text)
+
+
 # Options shared by `run` and `live` (one OptionInfo may be the default of both commands).
-MODEL = typer.Option(None, "--model", "-m", help="ONNX model (default: the shipped model).")
+MODEL = typer.Option(
+    None, "--model", "-m", parser=path_value, help="ONNX model (default: the shipped model)."
+)
 THREADS = typer.Option(0, "--threads", help="onnxruntime threads (0 = all cores).")
 ROI = typer.Option(None, "--roi", help="Fabric region x0,y0,x1,y1 in frame pixels (default: whole frame).")
 SCALE = typer.Option(1.0, "--scale", help="Resize the region by this factor before the model.")
@@ -48,21 +59,24 @@ LINE_GAP = typer.Option(
     "--line-gap",
     help="A reported line along the roll seen again within this many mm continues (0 = off).",
 )
-SAVE_VIDEO = typer.Option(None, "--save-video", help="Annotated video (.mp4: mp4v, .avi: MJPG).")
+SAVE_VIDEO = typer.Option(
+    None, "--save-video", parser=path_value, help="Annotated video (.mp4: mp4v, .avi: MJPG)."
+)
 HEATMAP = typer.Option(False, "--heatmap", help="Blend the score map into the video/window.")
 VIDEO_MINUTES = typer.Option(
     0.0,
     "--video-minutes",
     help="Start a new --save-video file every this many minutes of video (NAME_0001.mp4, ...); 0 = one file.",
 )
-EVENTS = typer.Option(None, "--events", help="JSON line per defect, flushed as written.")
-DB = typer.Option(None, "--db", help="SQLite database (WAL) for the roll report.")
+EVENTS = typer.Option(None, "--events", parser=path_value, help="JSON line per defect, flushed as written.")
+DB = typer.Option(None, "--db", parser=path_value, help="SQLite database (WAL) for the roll report.")
 ROLL = typer.Option(None, "--roll", help="Roll id for --db (e.g. R1).")
 ARTICLE = typer.Option(None, "--article", help="Article (fabric) name stored with the roll.")
-CROPS = typer.Option(None, "--crops", help="Folder for a PNG crop per defect.")
+CROPS = typer.Option(None, "--crops", parser=path_value, help="Folder for a PNG crop per defect.")
 LABEL_SET = typer.Option(
     None,
     "--label-set",
+    parser=path_value,
     help="Folder to write the roll into as images to label (train --data's format): each stretch of "
     "fabric once, with the model's draft mask where it found a defect. Check every one before training.",
 )
@@ -70,10 +84,15 @@ SHOW = typer.Option(False, "--show", help="Live window (needs a display); keys q
 ON_DEFECT = typer.Option(None, "--on-defect", help="Command run per defect, event JSON on stdin (no shell).")
 WEBHOOK = typer.Option(None, "--webhook", help="URL that gets a JSON POST per defect.")
 ALARM_TIMEOUT = typer.Option(5.0, "--alarm-timeout", help="Seconds before a hung alarm is given up.")
-SUMMARY = typer.Option(None, "--summary", help="Write the end-of-run summary as JSON here.")
+SUMMARY = typer.Option(
+    None, "--summary", parser=path_value, help="Write the end-of-run summary as JSON here."
+)
 MAX_FRAMES = typer.Option(0, "--max-frames", help="Stop after this many frames (0 = no limit).")
 CONFIG = typer.Option(
-    None, "--config", help="TOML file of option values (e.g. one per article); typed options win."
+    None,
+    "--config",
+    parser=path_value,
+    help="TOML file of option values (e.g. one per article); typed options win.",
 )
 
 
@@ -153,6 +172,8 @@ def _config_value(config: Path, name: str, value: object) -> object:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if expected is Path and isinstance(value, str):
+        if not value.strip():
+            raise ConfigError(f"--config {config}: {name} is empty; give a path")
         return Path(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ConfigError(

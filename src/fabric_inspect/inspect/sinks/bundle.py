@@ -53,6 +53,8 @@ class SinkConfig:
             raise ConfigError("--heatmap draws on --save-video or --show; give one of them")
         if not 0.1 <= self.alarm_timeout_s <= 300:
             raise ConfigError(f"--alarm-timeout must be in 0.1..300 s, got {self.alarm_timeout_s}")
+        if self.summary is not None and self.summary.is_dir():  # found now, not after the whole roll
+            raise ConfigError(f"--summary {self.summary} is a folder; give a file (e.g. summary.json)")
 
     @property
     def draws(self) -> bool:
