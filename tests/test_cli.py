@@ -43,3 +43,22 @@ def test_unknown_command_exits_non_zero():
     )
     assert proc.returncode != 0
     assert "no-such-command" in proc.stderr
+
+
+def test_every_path_option_refuses_an_empty_value(tmp_path, monkeypatch):
+    """An unset shell variable ("$OUT") must not become the current folder, for any command's path."""
+    import typer.main
+
+    monkeypatch.chdir(tmp_path)
+    checked = []
+    for name, command in typer.main.get_command(app).commands.items():  # type: ignore[attr-defined]
+        for param in command.params:
+            if "Path" not in str(param.type_descriptor.annotation):
+                continue
+            option = param.opts[0]
+            args = [name, option, ""] if option.startswith("-") else [name, ""]
+            result = runner.invoke(app, args)
+            assert result.exit_code == 2 and "is empty" in result.output, (name, option, result.output)
+            checked.append(f"{name} {option}")
+    assert "run --crops" in checked and "train --out" in checked and len(checked) >= 25, checked
+    assert list(tmp_path.iterdir()) == []

@@ -67,6 +67,8 @@ def test_bench_with_an_mjpg_camera_decodes_every_frame_in_the_capture_thread(
         (["--synthetic", "--modes", "live,turbo"], "--modes must be"),
         (["--synthetic", "--camera-codec", "h264"], "--camera-codec must be one of raw, mjpg, got 'h264'"),
         (["--synthetic", "--camera-codec", "mjpg", "--jpeg-quality", "101"], "--jpeg-quality must be 1..100"),
+        (["--synthetic", "--json", "."], "--json . is a folder"),
+        (["--synthetic", "--plot", "."], "--plot . is a folder"),
     ],
 )
 def test_bad_bench_options_are_one_line_and_exit_2(args, message, tiny_model_file):

@@ -8,6 +8,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -32,6 +33,14 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one red line to stderr and return the Exit to raise."""
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     return typer.Exit(code)
+
+
+def path_value(text: str) -> Path:
+    """Every path option's parser. An empty value (an unset shell variable: --out "$OUT") is refused:
+    as a Path it is the current folder, where `run --crops` or `train --out` would write unasked."""
+    if not text.strip():
+        raise typer.BadParameter("is empty (an unset variable?); give a path")
+    return Path(text)
 
 
 def handles_errors(fn: Callable[P, R]) -> Callable[P, R]:

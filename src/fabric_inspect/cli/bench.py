@@ -8,16 +8,20 @@ from pathlib import Path
 
 import typer
 
-from fabric_inspect.cli._common import handles_errors
+from fabric_inspect.cli._common import handles_errors, path_value
 from fabric_inspect.errors import ConfigError
 
-INPUT = typer.Option(None, "--input", "-i", help="Recorded video to replay (its first --frames frames).")
-JSON_OUT = typer.Option(None, "--json", help="Write the results here as JSON.")
-PLOT_OUT = typer.Option(None, "--plot", help="Write a PNG chart of fps and latency here.")
+INPUT = typer.Option(
+    None, "--input", "-i", parser=path_value, help="Recorded video to replay (its first --frames frames)."
+)
+JSON_OUT = typer.Option(None, "--json", parser=path_value, help="Write the results here as JSON.")
+PLOT_OUT = typer.Option(None, "--plot", parser=path_value, help="Write a PNG chart of fps and latency here.")
 SIZES = typer.Option("640x480,1280x720,1920x1080", "--sizes", help="Frame sizes WxH, comma separated.")
-MODEL = typer.Option(None, "--model", "-m", help="ONNX model (default: the shipped model).")
+MODEL = typer.Option(
+    None, "--model", "-m", parser=path_value, help="ONNX model (default: the shipped model)."
+)
 PEERS = typer.Option(
-    None, "--peers", help="Also run the peer models built by `make peers` in this folder "
+    None, "--peers", parser=path_value, help="Also run the peer models built by `make peers` in this folder "
     "(benchmarks/peers/models) on the same frames, and report our fps over theirs.",
 )  # fmt: skip
 
@@ -78,6 +82,9 @@ def bench(
 
     if synthetic == (input is not None):
         raise ConfigError("give exactly one of --input VIDEO or --synthetic")
+    for option, path in (("--json", json_out), ("--plot", plot_out)):
+        if path is not None and path.is_dir():  # found now, not after minutes of benchmarking
+            raise ConfigError(f"{option} {path} is a folder; give a file name")
     config = BenchConfig(
         sizes=parse_sizes(sizes),
         frames=frames,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fabric_inspect.cli._common import handles_errors
+from fabric_inspect.cli._common import handles_errors, path_value
 from fabric_inspect.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -39,12 +39,16 @@ def parse_size(text: str) -> tuple[int, int]:
 
 @handles_errors
 def calibrate(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Recalibrated model to write (.onnx).")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", parser=path_value, help="Recalibrated model to write (.onnx).")
+    ],
     model: Annotated[
-        Path | None, typer.Option("--model", "-m", help="Model (default: the shipped one).")
+        Path | None,
+        typer.Option("--model", "-m", parser=path_value, help="Model (default: the shipped one)."),
     ] = None,
     data: Annotated[
-        Path | None, typer.Option("--data", help="Dataset whose defect-free images are used.")
+        Path | None,
+        typer.Option("--data", parser=path_value, help="Dataset whose defect-free images are used."),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="Dataset layout (auto detects it).")] = "auto",
     synthetic: Annotated[bool, typer.Option("--synthetic", help="Use synthetic defect-free frames.")] = False,
@@ -58,7 +62,10 @@ def calibrate(
         bool, typer.Option("--roll", help="Set the video threshold on a defect-free roll (see above).")
     ] = False,
     video: Annotated[
-        list[Path], typer.Option("--video", help="--roll: recording of defect-free fabric (repeatable).")
+        list[Path],
+        typer.Option(
+            "--video", parser=path_value, help="--roll: recording of defect-free fabric (repeatable)."
+        ),
     ] = [],  # noqa: B006 (typer needs a list default)
     metres: Annotated[
         float, typer.Option("--metres", help="--roll --synthetic: metres of fabric in all.")

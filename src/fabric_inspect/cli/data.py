@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from fabric_inspect.cli._common import handles_errors, stderr_bar
+from fabric_inspect.cli._common import handles_errors, path_value, stderr_bar
 from fabric_inspect.errors import InputError
 
 FORMAT_HELP = "Dataset layout: auto|labeled|folders|mvtec|aitex (auto tells them apart by folder names)."
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
 
 @handles_errors
 def check(
-    path: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    path: Annotated[Path, typer.Argument(parser=path_value, help="Dataset folder.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print problems only.")] = False,
 ) -> None:
@@ -68,8 +68,10 @@ def check(
 
 @handles_errors
 def split(
-    path: Annotated[Path, typer.Argument(help="Dataset folder.")],
-    out: Annotated[Path, typer.Option("--out", help="New folder for train/, val/ and split.json.")],
+    path: Annotated[Path, typer.Argument(parser=path_value, help="Dataset folder.")],
+    out: Annotated[
+        Path, typer.Option("--out", parser=path_value, help="New folder for train/, val/ and split.json.")
+    ],
     folds: Annotated[int, typer.Option("--folds", help="Parts the images are dealt into (K).")] = 3,
     fold: Annotated[int, typer.Option("--fold", help="The part held out as val/ (0..K-1).")] = 0,
     by: Annotated[
@@ -100,7 +102,9 @@ def split(
 
 @handles_errors
 def label(
-    path: Annotated[Path, typer.Argument(help="Labeled folder: classes.txt, images/, masks/.")],
+    path: Annotated[
+        Path, typer.Argument(parser=path_value, help="Labeled folder: classes.txt, images/, masks/.")
+    ],
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free one).")] = 8765,
 ) -> None:
     from fabric_inspect.datasets.labeling import LabelFolder, make_server

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from fabric_inspect.cli._common import handles_errors
+from fabric_inspect.cli._common import handles_errors, path_value
 
 
 def register(app: typer.Typer) -> None:
@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
 
 @handles_errors
 def demo(
-    out: Path = typer.Option(Path("demo-out"), "--out", "-o", help="Folder for every output."),
+    out: Path = typer.Option(
+        Path("demo-out"), "--out", "-o", parser=path_value, help="Folder for every output."
+    ),
     seconds: float = typer.Option(20.0, "--seconds", help="Length of the synthetic roll video."),
     seed: int = typer.Option(7, "--seed", help="Seed of the synthetic roll."),
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fabric_inspect.cli._common import handles_errors
+from fabric_inspect.cli._common import handles_errors, path_value
 from fabric_inspect.errors import InputError
 
 DATA_HELP = "Data set folder: labeled format, AITEX, MVTec AD category or image-level folders."
@@ -32,12 +32,12 @@ def register(app: typer.Typer) -> None:
 
 @handles_errors
 def evaluate_command(
-    data: Annotated[Path, typer.Option("--data", "-d", help=DATA_HELP)],
-    model: Annotated[Path | None, typer.Option("--model", "-m", help=MODEL_HELP)] = None,
+    data: Annotated[Path, typer.Option("--data", "-d", parser=path_value, help=DATA_HELP)],
+    model: Annotated[Path | None, typer.Option("--model", "-m", parser=path_value, help=MODEL_HELP)] = None,
     fmt: Annotated[str, typer.Option("--format", help="Data set format (auto detects it).")] = "auto",
     threshold: Annotated[float | None, typer.Option("--threshold", help=THRESHOLD_HELP)] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help=JSON_HELP)] = None,
-    plots: Annotated[Path | None, typer.Option("--plots", help=PLOTS_HELP)] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", parser=path_value, help=JSON_HELP)] = None,
+    plots: Annotated[Path | None, typer.Option("--plots", parser=path_value, help=PLOTS_HELP)] = None,
     threads: Annotated[int, typer.Option("--threads", help="onnxruntime threads (0 = all cores).")] = 0,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fabric_inspect.cli._common import handles_errors, stderr_bar
+from fabric_inspect.cli._common import handles_errors, path_value, stderr_bar
 from fabric_inspect.errors import ConfigError, InputError
 
 SYNTH_VAL_SEED = 3999  # write_dataset seed of the synthetic validation set (see training/data.py)
@@ -38,8 +38,13 @@ def _need_torch() -> None:
 
 @handles_errors
 def train(
-    out: Annotated[Path, typer.Option("--out", help="Run folder (model.onnx, weights.pt, metrics, curve).")],
-    data: Annotated[Path | None, typer.Option("--data", help="Dataset folder to train on.")] = None,
+    out: Annotated[
+        Path,
+        typer.Option("--out", parser=path_value, help="Run folder (model.onnx, weights.pt, metrics, curve)."),
+    ],
+    data: Annotated[
+        Path | None, typer.Option("--data", parser=path_value, help="Dataset folder to train on.")
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="Dataset format: auto|labeled|folders|mvtec|aitex.")
     ] = "auto",
@@ -146,6 +151,7 @@ def train(
         Path | None,
         typer.Option(
             "--teacher",
+            parser=path_value,
             help="A trained checkpoint (.pt) whose defect map the net also learns (distillation), "
             "e.g. a wider net too slow to run live; it reads the same frames as the net trained.",
         ),
@@ -307,8 +313,10 @@ def _training_data(out, data, fmt, synthetic, config, workers=0):
 
 @handles_errors
 def export(
-    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint written by `fabric-inspect train` (.pt).")],
-    out: Annotated[Path, typer.Option("--out", help="Destination .onnx file.")],
+    checkpoint: Annotated[
+        Path, typer.Argument(parser=path_value, help="Checkpoint written by `fabric-inspect train` (.pt).")
+    ],
+    out: Annotated[Path, typer.Option("--out", parser=path_value, help="Destination .onnx file.")],
     threshold: float | None = typer.Option(
         None, "--threshold", help="Operating threshold (default: the checkpoint's)."
     ),
@@ -346,9 +354,9 @@ def export(
 @handles_errors
 def prune(
     checkpoint: Annotated[
-        Path, typer.Argument(help="Checkpoint to narrow (.pt, e.g. runs/NAME/weights.pt).")
+        Path, typer.Argument(parser=path_value, help="Checkpoint to narrow (.pt, e.g. runs/NAME/weights.pt).")
     ],
-    out: Annotated[Path, typer.Option("--out", help="Destination checkpoint (.pt).")],
+    out: Annotated[Path, typer.Option("--out", parser=path_value, help="Destination checkpoint (.pt).")],
     width: Annotated[
         int, typer.Option("--width", help="Stride-8 channels to keep (the shipped model has 64).")
     ] = 48,

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import typer
 
-from fabric_inspect.cli._common import handles_errors
+from fabric_inspect.cli._common import handles_errors, path_value
 
-DB = typer.Option(..., "--db", help="SQLite database written by `fabric-inspect run --db`.")
-OUT = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write.")
+DB = typer.Option(
+    ..., "--db", parser=path_value, help="SQLite database written by `fabric-inspect run --db`."
+)
+OUT = typer.Option(Path("report.html"), "--out", "-o", parser=path_value, help="HTML file to write.")
 
 
 def register(app: typer.Typer) -> None:

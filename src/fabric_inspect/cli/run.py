@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from fabric_inspect.cli._common import fail, handles_errors
+from fabric_inspect.cli._common import fail, handles_errors, path_value
 from fabric_inspect.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -25,14 +25,6 @@ if TYPE_CHECKING:
     from fabric_inspect.inspect.pipeline import PipelineConfig
     from fabric_inspect.inspect.sinks.bundle import SinkConfig
     from fabric_inspect.inspect.sources import SourceConfig
-
-
-def path_value(text: str) -> Path:
-    """A path option's value. An empty one (an unset shell variable) is refused: as a Path it would be
-    the current folder, where --crops and --label-set would then write without a word."""
-    if not text.strip():
-        raise typer.BadParameter("is empty (an unset variable?); give a path")
-    return Path(text)
 
 
 # Options shared by `run` and `live` (one OptionInfo may be the default of both commands).

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fabric_inspect.cli._common import handles_errors
+from fabric_inspect.cli._common import handles_errors, path_value
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +34,7 @@ Grey = Annotated[bool, typer.Option("--grey", help="Single-channel greyscale out
 
 @handles_errors
 def images(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the dataset into.")],
+    out: Annotated[Path, typer.Option("--out", parser=path_value, help="Folder to write the dataset into.")],
     count: Annotated[int, typer.Option("--count", help="Number of images.")] = 100,
     size: Annotated[int, typer.Option("--size", help="Image side in pixels (32..8192).")] = 512,
     seed: Seed = 0,
@@ -75,7 +75,9 @@ def images(
 
 @handles_errors
 def video(
-    out: Annotated[Path, typer.Option("--out", help="Video to write: .mp4 (mp4v) or .avi (MJPG).")],
+    out: Annotated[
+        Path, typer.Option("--out", parser=path_value, help="Video to write: .mp4 (mp4v) or .avi (MJPG).")
+    ],
     seconds: Annotated[float, typer.Option("--seconds", help="Length of the video.")] = 60.0,
     fps: Annotated[float, typer.Option("--fps", help="Frames per second.")] = 30.0,
     width: Annotated[int, typer.Option("--width", help="Frame width in pixels.")] = 1280,
@@ -116,7 +118,7 @@ def video(
 
 @handles_errors
 def sheet(
-    out: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
+    out: Annotated[Path, typer.Option("--out", parser=path_value, help="PNG file to write.")],
     seed: Seed = 0,
     tile: Annotated[int, typer.Option("--tile", help="Tile side in pixels (64..1024).")] = 192,
     roll: Annotated[
