@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -170,16 +171,38 @@ def test_a_summary_path_that_is_a_folder_is_refused_before_the_roll(video, tiny_
     assert "inspecting" not in result.output and not events.exists()
 
 
-def test_an_unopenable_camera_is_the_only_line_on_stderr(tiny_model_path):
-    """OpenCV's V4L2 backend warns on its own when a camera cannot be opened; the user sees our line."""
+def _stderr_lines(*args: str) -> list[str]:
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "fabric_inspect", "live", "--camera", "/dev/video77"]
-    done = subprocess.run([*command, "--model", str(tiny_model_path)], capture_output=True, text=True)
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCV_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "fabric_inspect", *args], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 2, done.stderr
+    return done.stderr.strip().splitlines()
+
+
+def test_an_unopenable_camera_is_the_only_line_on_stderr(tiny_model_path):
+    """OpenCV's V4L2 backend warns on its own when a camera cannot be opened; the user sees our line."""
+    lines = _stderr_lines("live", "--camera", "/dev/video77", "--model", str(tiny_model_path))
     assert len(lines) == 1 and lines[0].startswith("error: camera /dev/video77 could not be opened"), lines
+
+
+def test_a_refused_stream_and_a_cut_off_mp4_are_the_only_line_on_stderr(tiny_model_path, synth, tmp_path):
+    """FFmpeg prints its own line ("Connection refused", "moov atom not found") unless told not to."""
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/video.mjpg"
+    lines = _stderr_lines("live", "--camera", url, "--model", str(tiny_model_path))
+    assert len(lines) == 1 and lines[0].startswith(f"error: stream {url} could not be opened"), lines
+    roll = synth.make_roll(length=400, height=64, width=96)
+    whole = synth.write_video(roll, tmp_path / "whole.mp4", frames=25).read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(whole[: len(whole) // 2])
+    lines = _stderr_lines("run", str(tmp_path / "cut.mp4"), "--model", str(tiny_model_path))
+    assert len(lines) == 1 and "cut off before it was finalized" in lines[0], lines
 
 
 def test_show_without_a_display_is_refused_before_anything_is_written(

@@ -8,6 +8,7 @@ libraries (cv2, onnxruntime, torch) are imported inside the command functions so
 from __future__ import annotations
 
 import logging
+import os
 
 import typer
 
@@ -40,6 +41,11 @@ def _root(
     ),
 ) -> None:
     configure_logging(logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING)
+    if not debug:
+        # FFmpeg (inside OpenCV) prints its own line before ours for a file or stream it cannot open
+        # ("moov atom not found", "Connection refused"), and for every corrupt frame of a run, which
+        # the pipeline counts. OpenCV reads this once, at its first use of FFmpeg in the process.
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; --debug keeps them
 
 
 for _module in (demo, run, synth, data, model, evaluate, calibrate, report, bench, doctor):
