@@ -82,6 +82,7 @@ def test_run_writes_every_output_and_prints_the_summary(video, tiny_model_path, 
         (["--confirm", "5"], "K/N"),
         (["--confirm", "6/5"], "k of n"),
         (["--line-gap", "-5"], "--line-gap must be >= 0 mm"),
+        (["--max-missed", "0"], "--max-missed must be >= 1 frame"),
         (["--motion", "phse"], "did you mean 'phase'"),
         (["--roi", "0,0,10"], "--roi"),
         (["--roi", "0,0,9999,50"], "outside"),
@@ -223,6 +224,8 @@ def test_live_refuses_a_file_and_names_an_unopenable_camera(tiny_model_path, vid
     assert result.exit_code == 2 and "use `run` for files" in result.output
     result = runner.invoke(app, ["live", "--camera", "/dev/video77", "--model", str(tiny_model_path)])
     assert result.exit_code == 2 and "camera /dev/video77 could not be opened" in result.output
+    result = runner.invoke(app, ["live", "--give-up-after", "-1", "--model", str(tiny_model_path)])
+    assert result.exit_code == 2 and "--give-up-after must be >= 0 s" in result.output
 
 
 def test_a_model_that_does_not_fit_fails_at_load_not_at_frame_one(video, tmp_path):

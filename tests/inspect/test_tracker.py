@@ -100,7 +100,7 @@ def test_the_class_with_most_score_wins_and_the_crop_is_of_the_best_frame():
     [
         ({"k": 4, "n": 3}, "k of n"),
         ({"k": 0}, "k of n"),
-        ({"max_missed": 0}, "max_missed"),
+        ({"max_missed": 0}, "--max-missed"),
         ({"px_per_mm": 0.0}, "--px-per-mm"),
         ({"gate_px": -1.0}, "gate_px"),
         ({"line_gap_mm": -1.0}, "--line-gap"),

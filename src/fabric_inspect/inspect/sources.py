@@ -63,8 +63,10 @@ class SourceConfig:
         if not 1 <= self.queue_size <= 64:
             raise ConfigError(f"queue size must be in 1..64, got {self.queue_size}")
         check_depth(self.live_buffer)
-        if self.reconnect_max_s <= 0 or self.give_up_after_s < 0:
-            raise ConfigError("reconnect_max_s must be > 0 and give_up_after_s >= 0")
+        if self.give_up_after_s < 0:
+            raise ConfigError(f"--give-up-after must be >= 0 s (0 = never), got {self.give_up_after_s}")
+        if self.reconnect_max_s <= 0:
+            raise ConfigError(f"reconnect_max_s must be > 0, got {self.reconnect_max_s}")
 
 
 class Source(Protocol):

@@ -47,7 +47,7 @@ class TrackerConfig:
         if self.n > 100:
             raise ConfigError(f"--confirm n must be <= 100 frames, got {self.n}")
         if self.max_missed < 1:
-            raise ConfigError(f"max_missed must be >= 1 frame, got {self.max_missed}")
+            raise ConfigError(f"--max-missed must be >= 1 frame, got {self.max_missed}")
         if self.gate_px < 0:
             raise ConfigError(f"gate_px must be >= 0, got {self.gate_px}")
         if self.px_per_mm <= 0:
