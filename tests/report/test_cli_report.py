@@ -13,10 +13,11 @@ from fabric_inspect.cli import app
 runner = CliRunner()
 
 
-def test_report_command_writes_the_html_and_prints_the_grade(make_db, defect_row, tmp_path):
+def test_report_command_writes_the_html_and_prints_the_grade(make_db, defect_row, tmp_path, monkeypatch):
     db = make_db(defects={"R1": [defect_row(1, "hole", 500.0, (30.0, 30.0))]})  # 4 points on 16 m²
-    out = tmp_path / "report.html"
-    result = runner.invoke(app, ["report", "--db", str(db), "--roll", "R1", "--out", str(out)])
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "report.html"  # the default --out
+    result = runner.invoke(app, ["report", "--db", str(db), "--roll", "R1"])
     assert result.exit_code == 0, result.output
     assert "roll R1: 1 defects, 4 points, 25.00 points per 100 m² (limit 47.84): PASS" in result.output
     assert out.is_file() and '<table id="defects">' in out.read_text(encoding="utf-8")

@@ -35,9 +35,12 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def path_value(text: str) -> Path:
+def path_value(text: str | Path) -> Path:
     """Every path option's parser. An empty value (an unset shell variable: --out "$OUT") is refused:
-    as a Path it is the current folder, where `run --crops` or `train --out` would write unasked."""
+    as a Path it is the current folder, where `run --crops` or `train --out` would write unasked.
+    (A command's own default, such as report's Path("report.html"), comes through here too.)"""
+    if isinstance(text, Path):
+        return text
     if not text.strip():
         raise typer.BadParameter("is empty (an unset variable?); give a path")
     return Path(text)
