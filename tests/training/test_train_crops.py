@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fabric_inspect.datasets.classes import DEFECT_CLASSES, class_index
 from fabric_inspect.errors import ConfigError
 from fabric_inspect.training.config import TrainConfig, preset
 
@@ -169,3 +170,34 @@ def test_the_yarndyed_preset_is_the_anywhere_recipe_with_half_the_fabric_yarn_dy
 def test_a_colouring_mix_that_is_not_three_shares_summing_to_one_is_refused(mix):
     with pytest.raises(ConfigError, match="colouring_mix must be 3 shares"):
         TrainConfig(colouring_mix=mix)
+
+
+def test_class_mix_changes_the_training_defects_only_and_keeps_validation_as_every_test_set():
+    from fabric_inspect.training.data import SyntheticSource
+    from fabric_inspect.training.loss import IGNORE
+
+    plain = TrainConfig(crop=64, batch_size=24, val_images=4, val_size=64, defect_rate=1.0)
+    knots = plain.with_overrides(class_mix=(0.0,) * 6 + (1.0, 0.0, 0.0))
+    masks = SyntheticSource(knots).train_arrays(0)[1]
+    knot = class_index("knot")
+    # every defect drawn is a knot (two-defect images too); the plain mix draws other classes
+    assert all(set(np.unique(m).tolist()) <= {0, knot, IGNORE} for m in masks)
+    assert sum(knot in m for m in masks) >= 12
+    plain_masks = SyntheticSource(plain).train_arrays(0)[1]
+    assert any(set(np.unique(m).tolist()) - {0, knot, IGNORE} for m in plain_masks)
+    va, vb = SyntheticSource(plain).val_images(), SyntheticSource(knots).val_images()
+    assert all(np.array_equal(x.mask, y.mask) for x, y in zip(va, vb, strict=True))
+
+
+def test_the_hardclasses_preset_doubles_the_classes_version_5_finds_least():
+    mix = dict(zip(DEFECT_CLASSES, preset("hardclasses").class_mix, strict=True))
+    assert preset("hardclasses") == preset("anywhere").with_overrides(class_mix=tuple(mix.values()))
+    doubled = {c for c, share in mix.items() if share > 0.1}
+    assert doubled == {"broken_end", "broken_pick", "slub", "knot", "float"}
+    assert sum(mix.values()) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("mix", [(0.5,) * 9, (0.5, 0.5), (-0.1, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2, 0.2)])
+def test_a_class_mix_that_is_not_a_share_per_class_summing_to_one_is_refused(mix):
+    with pytest.raises(ConfigError, match="class_mix must be 9 shares"):
+        TrainConfig(class_mix=mix)

@@ -97,6 +97,7 @@ def _plan_defects(
     defect_class: str | None,
     visibility: str | None,
     placement: str = "central",
+    class_shares: tuple[float, ...] | None = None,
 ) -> list[DefectPlan]:
     forced = defect_class is not None or visibility is not None
     one, first, second, along = PLACEMENTS[placement]
@@ -107,7 +108,7 @@ def _plan_defects(
     n = 2 if (not forced and min(h, w) >= 128 and rng.random() < 0.15) else 1
     plans: list[DefectPlan] = []
     for k in range(n):
-        cls = defect_class or DEFECT_CLASSES[int(rng.integers(len(DEFECT_CLASSES)))]
+        cls = defect_class or _draw_class(rng, class_shares)
         vis = visibility or VISIBILITIES[int(rng.integers(len(VISIBILITIES)))]
         # two defects: one in each half, and the second dropped if the boxes still touch
         lo, hi = one if n == 1 else (first if k == 0 else second)
@@ -118,6 +119,15 @@ def _plan_defects(
         if not any(_touch(plan.bbox, other.bbox, 4 + 0.05 * max(h, w)) for other in plans):
             plans.append(plan)
     return plans
+
+
+def _draw_class(rng: np.random.Generator, shares: tuple[float, ...] | None) -> str:
+    """A defect class: each as likely (None: every test set's draw) or by `shares` (DEFECT_CLASSES order)."""
+    if shares is None:
+        return DEFECT_CLASSES[int(rng.integers(len(DEFECT_CLASSES)))]
+    cumulative = np.cumsum(shares)
+    pick = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+    return DEFECT_CLASSES[min(pick, len(DEFECT_CLASSES) - 1)]
 
 
 def _touch(a: tuple[float, ...], b: tuple[float, ...], gap: float) -> bool:
@@ -148,12 +158,14 @@ def render_sample(
     visibility: str | None = None,
     placement: str = "central",
     colouring_shares: tuple[float, ...] = COLOURING_SHARES,
+    class_shares: tuple[float, ...] | None = None,
 ) -> SynthSample:
     """One synthetic fabric image. size is N or (height, width). defect_class / visibility force one
     defect of that kind; otherwise an image has a defect with probability defect_rate. placement is a
     key of PLACEMENTS; colouring_shares the chances of greige, dyed and yarn-dyed fabric
-    (`weave.sample_fabric`). The same seed with defect_rate=0 gives the same fabric, camera and noise
-    without the defect."""
+    (`weave.sample_fabric`); class_shares the chances of each defect class in DEFECT_CLASSES order
+    (None: each as likely; shares change which class a seed draws, not its fabric). The same seed
+    with defect_rate=0 gives the same fabric, camera and noise without the defect."""
     h, w = _size_hw(size)
     check_options(defect_rate, defect_class, visibility, placement)
     key = int(seed) & 0xFFFFFFFF
@@ -168,7 +180,7 @@ def render_sample(
     loom = Loom(spec=spec, seed=int(rng.integers(2**31)), width=cw)
     defect_rng = np.random.default_rng([key, 0xDEF])
     plans = _plan_defects(
-        defect_rng, loom, (ch, cw), (h, w), defect_rate, defect_class, visibility, placement
+        defect_rng, loom, (ch, cw), (h, w), defect_rate, defect_class, visibility, placement, class_shares
     )
     canvas, inst = render_region(loom, plans, 0, ch, as_uint8=True)
     image, inst = skew(canvas, inst, cam.skew_deg, (h, w))

@@ -136,6 +136,7 @@ class SyntheticSource:
             defect_rate=defect_rate,
             placement=c.defect_placement if train else "central",
             colouring_shares=(c.colouring_mix or COLOURING_SHARES) if train else COLOURING_SHARES,
+            class_shares=c.class_mix if train else None,
         )
         if train and c.ignore_low_visibility:
             return sample.image, ignore_low_visibility(sample)
