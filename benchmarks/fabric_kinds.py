@@ -15,6 +15,9 @@ of the set, the same for its defective images whose most visible defect is of me
 visibility (from the set's annotations.json; `--data`, by default the folder the eval names), the
 median score of its defect-free images, and the group's share of the set's whole AUROC shortfall
 (`auroc_loss` in the eval JSON: what its images cost, of 1 - AUROC).
+
+By defect class (`by_class`): the images with a medium or high defect of each class, against all
+defect-free images of the set (an image with two defects counts for both classes).
 """
 
 from __future__ import annotations
@@ -93,6 +96,23 @@ def by_kind(evaluation: dict, seed: int, seen: set[str] | None = None) -> dict[s
     return out
 
 
+def by_class(evaluation: dict, annotations: dict[str, list[dict]]) -> dict[str, dict]:
+    """{class: {"medium_high": images, "medium_high_against_all": AUROC}}: the images with a medium or
+    high defect of the class, against every defect-free image of the set."""
+    images = evaluation["per_image"]
+    every_good = [float(p["score"]) for p in images if p["label"] == "good"]
+    scores: dict[str, list[float]] = defaultdict(list)
+    for p in images:
+        if p["label"] == "good":
+            continue
+        for name in sorted({d["class"] for d in annotations.get(p["stem"], []) if d["visibility"] != "low"}):
+            scores[name].append(float(p["score"]))
+    return {
+        name: {"medium_high": len(values), "medium_high_against_all": _auroc(values, every_good)}
+        for name, values in sorted(scores.items())
+    }
+
+
 def table(figures: dict[str, dict[str, dict]]) -> str:
     lines = [
         "| kind | group | defective / defect-free | AUROC within | against all "
@@ -123,12 +143,20 @@ def main() -> None:
         raise SystemExit(f"{args.eval_json}: not an eval JSON with per_image ({err})") from None
     data = args.data or Path(evaluation.get("dataset", {}).get("root", ""))
     try:
-        seen = visible(json.loads((data / "annotations.json").read_text()))
+        annotations = json.loads((data / "annotations.json").read_text())
+        seen = visible(annotations)
     except (OSError, ValueError) as err:
         raise SystemExit(f"{data}: no annotations.json of a synth images set ({err}); give --data") from None
     figures = by_kind(evaluation, args.seed, seen)
     print(f"{args.eval_json}: image AUROC {evaluation.get('image_auroc')}, seed {args.seed}")
+    classes = by_class(evaluation, annotations)
     print(table(figures))
+    print(
+        "medium/high against all defect-free, by class: "
+        + ", ".join(
+            f"{name} {f['medium_high_against_all']} ({f['medium_high']})" for name, f in classes.items()
+        )
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         report = {
@@ -136,7 +164,8 @@ def main() -> None:
             "seed": args.seed,
             "image_auroc": evaluation.get("image_auroc"),
         }
-        args.json.write_text(json.dumps({**report, "by_kind": figures}, indent=1) + "\n")
+        doc = {**report, "by_kind": figures, "by_class": classes}
+        args.json.write_text(json.dumps(doc, indent=1) + "\n")
 
 
 if __name__ == "__main__":

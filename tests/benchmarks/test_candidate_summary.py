@@ -29,12 +29,13 @@ def _eval(auroc: float, recall: float) -> dict:
     }
 
 
-def _kinds(yarn: tuple[int, float], fine: tuple[int, float]) -> dict:
+def _kinds(yarn: tuple[int, float], fine: tuple[int, float], knot: tuple[int, float] = (0, 0.0)) -> dict:
     return {
         "by_kind": {
             "colouring": {"yarn_dyed": {"medium_high": yarn[0], "medium_high_against_all": yarn[1]}},
             "pitch": {"2.2-2.8 px": {"medium_high": fine[0], "medium_high_against_all": fine[1]}},
-        }
+        },
+        "by_class": {"knot": {"medium_high": knot[0], "medium_high_against_all": knot[1]}},
     }
 
 
@@ -48,9 +49,9 @@ def test_a_full_folder_gives_every_row_and_a_partial_one_dashes(summary, tmp_pat
     for seed, auroc in (("9999", 0.9), ("777", 0.8), ("4242", 0.7)):
         _write(full / f"syn_{seed}.json", _eval(auroc, 0.5))
     # pooled by medium/high counts: yarn-dyed (10 x 0.9 + 30 x 0.7 + 0 x ...) / 40 = 0.75
-    _write(full / "kinds_9999.json", _kinds((10, 0.9), (5, 0.8)))
-    _write(full / "kinds_777.json", _kinds((30, 0.7), (15, 0.6)))
-    _write(full / "kinds_4242.json", _kinds((0, 0.1), (0, 0.2)))
+    _write(full / "kinds_9999.json", _kinds((10, 0.9), (5, 0.8), (3, 1.0)))
+    _write(full / "kinds_777.json", _kinds((30, 0.7), (15, 0.6), (1, 0.6)))
+    _write(full / "kinds_4242.json", _kinds((0, 0.1), (0, 0.2), (0, 0.0)))
     _write(full / "aitex_zeroshot.json", _eval(0.78, 0.4))
     _write(
         full / "edge.json", {"summary": {"all": {"whole_found": 0.6, "centre_found": 0.7, "edge_found": 0.5}}}
@@ -67,6 +68,9 @@ def test_a_full_folder_gives_every_row_and_a_partial_one_dashes(summary, tmp_pat
     assert rows["(a) seed 9999: image AUROC (medium/high) / AUPRO"] == "0.900 (0.950) / 0.800"
     assert rows["seed 4242: recall at threshold (false alarms)"] == "0.500 (0.5%)"
     assert rows["medium/high by kind, 3 sets: yarn-dyed / 2.2-2.8 px per yarn"] == "0.750 / 0.650"
+    # knots (3 x 1.0 + 1 x 0.6) / 4; a class no set holds is a dash
+    hard = "medium/high by class, 3 sets: slub / knot / broken end / broken pick / float"
+    assert rows[hard] == "- / 0.900 / - / - / -"
     assert rows["(b) AITEX zero-shot: image AUROC / AP / pixel AUROC"] == "0.780 / 0.700 / 0.900"
     assert rows["edge probe: found whole / centred / 40 px from two edges"] == "0.60 / 0.70 / 0.50"
     video = "video, nine demo rolls: medium/high found / false reports (on roll 13)"

@@ -63,3 +63,22 @@ def test_visible_keeps_the_images_with_a_medium_or_high_defect(kinds):
         "d": [{"visibility": "medium"}],
     }
     assert kinds.visible(annotations) == {"b", "d"}
+
+
+def test_by_class_ranks_each_class_medium_high_images_against_every_defect_free_image(kinds):
+    rows = [  # (stem, label, score)
+        ("a", "knot", 0.9), ("b", "slub", 0.1), ("c", "knot", 0.95), ("d", "good", 0.5), ("e", "good", 0.3),
+    ]  # fmt: skip
+    per_image = [{"stem": stem, "label": label, "score": score} for stem, label, score in rows]
+    annotations = {
+        "a": [{"class": "knot", "visibility": "high"}, {"class": "slub", "visibility": "medium"}],
+        "b": [{"class": "slub", "visibility": "high"}],
+        "c": [{"class": "knot", "visibility": "low"}],  # low only: in no class
+        "d": [],
+        "e": [],
+    }
+    figures = kinds.by_class({"per_image": per_image}, annotations)
+    assert figures == {
+        "knot": {"medium_high": 1, "medium_high_against_all": 1.0},
+        "slub": {"medium_high": 2, "medium_high_against_all": 0.5},  # 0.9 above both, 0.1 below both
+    }
