@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import typer
 from typer.testing import CliRunner
 
 from fabric_inspect import __version__
@@ -62,3 +63,12 @@ def test_every_path_option_refuses_an_empty_value(tmp_path, monkeypatch):
             checked.append(f"{name} {option}")
     assert "run --crops" in checked and "train --out" in checked and len(checked) >= 25, checked
     assert list(tmp_path.iterdir()) == []
+
+
+def test_train_help_names_every_preset():
+    from fabric_inspect.training.config import PRESETS
+
+    command = typer.main.get_command(app).commands["train"]
+    (option,) = [p for p in command.params if "--preset" in getattr(p, "opts", ())]
+    named = option.help.removeprefix("Recipe: ").rstrip(".").split("|")
+    assert sorted(named) == sorted(PRESETS)

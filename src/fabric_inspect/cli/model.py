@@ -55,7 +55,8 @@ def train(
         str,
         typer.Option(
             "--preset",
-            help="Recipe: default|lines|small|sizes|interior|mixed|anywhere|wide|finetune|quick|inorm.",
+            help="Recipe: default|lines|small|sizes|interior|mixed|anywhere|yarndyed|hardclasses|wide"
+            "|finetune|quick|inorm.",
         ),
     ] = "default",
     init: Annotated[
