@@ -109,48 +109,36 @@ def _clean(rolls: dict[str, dict[str, float]]) -> str | None:
     return f"{sum(r['false_reports'] for r in clean)} / {sum(r['metres'] for r in clean):.1f} m"
 
 
-def _kinds(folder: Path) -> str | None:
-    """Medium/high image AUROC against every defect-free image, pooled over the three sets (weighted
-    by their medium/high defects), for yarn-dyed fabric and the finest pitch: the hardest kinds."""
-    pooled: dict[str, tuple[int, float]] = {}
+def _pooled(folder: Path, section: str, groups: tuple[tuple[str, str], ...]) -> str | None:
+    """Medium/high image AUROC against every defect-free image of each (family, group) of the kinds
+    files' `section`, pooled over the three sets (weighted by their medium/high images); family ""
+    for a flat section. None when a set's file (or its section) is missing."""
+    pooled: dict[tuple[str, str], tuple[int, float]] = {}
     for _, seed in SETS:
         doc = _load(folder / f"kinds_{seed}.json")
-        if doc is None:
+        if doc is None or section not in doc:
             return None
-        for family, group in (("colouring", "yarn_dyed"), ("pitch", "2.2-2.8 px")):
-            value = doc["by_kind"].get(family, {}).get(group, {})
+        for family, group in groups:
+            value = (doc[section].get(family, {}) if family else doc[section]).get(group, {})
             if value.get("medium_high") and value.get("medium_high_against_all") is not None:
-                n, total = pooled.get(group, (0, 0.0))
-                pooled[group] = (
-                    n + value["medium_high"],
-                    total + value["medium_high"] * value["medium_high_against_all"],
-                )
-    parts = [
-        f"{total / n:.3f}" if n else "-"
-        for n, total in (pooled.get(g, (0, 0.0)) for g in ("yarn_dyed", "2.2-2.8 px"))
-    ]
-    return " / ".join(parts)
-
-
-def _classes(folder: Path, classes: tuple[str, ...]) -> str | None:
-    """Medium/high image AUROC of each class against every defect-free image, pooled over the three
-    sets (weighted by their images): fabric_kinds.py's by_class."""
-    pooled: dict[str, tuple[int, float]] = {}
-    for _, seed in SETS:
-        doc = _load(folder / f"kinds_{seed}.json")
-        if doc is None or "by_class" not in doc:
-            return None
-        for name in classes:
-            value = doc["by_class"].get(name, {})
-            if value.get("medium_high") and value.get("medium_high_against_all") is not None:
-                n, total = pooled.get(name, (0, 0.0))
-                pooled[name] = (
+                n, total = pooled.get((family, group), (0, 0.0))
+                pooled[(family, group)] = (
                     n + value["medium_high"],
                     total + value["medium_high"] * value["medium_high_against_all"],
                 )
     return " / ".join(
-        f"{total / n:.3f}" if n else "-" for n, total in (pooled.get(c, (0, 0.0)) for c in classes)
+        f"{total / n:.3f}" if n else "-" for n, total in (pooled.get(g, (0, 0.0)) for g in groups)
     )
+
+
+def _kinds(folder: Path) -> str | None:
+    """Yarn-dyed fabric and the finest pitch, the hardest kinds (fabric_kinds.py's by_kind)."""
+    return _pooled(folder, "by_kind", (("colouring", "yarn_dyed"), ("pitch", "2.2-2.8 px")))
+
+
+def _classes(folder: Path, classes: tuple[str, ...]) -> str | None:
+    """Each of `classes` (fabric_kinds.py's by_class)."""
+    return _pooled(folder, "by_class", tuple(("", name) for name in classes))
 
 
 def main(argv: list[str] | None = None) -> int:

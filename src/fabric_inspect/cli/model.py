@@ -9,6 +9,7 @@ import typer
 
 from fabric_inspect.cli._common import handles_errors, path_value, stderr_bar
 from fabric_inspect.errors import ConfigError, InputError
+from fabric_inspect.training.config import PRESETS
 
 SYNTH_VAL_SEED = 3999  # write_dataset seed of the synthetic validation set (see training/data.py)
 
@@ -55,8 +56,7 @@ def train(
         str,
         typer.Option(
             "--preset",
-            help="Recipe: default|lines|small|sizes|interior|mixed|anywhere|yarndyed|hardclasses|wide"
-            "|finetune|quick|inorm.",
+            help=f"Recipe: {'|'.join(PRESETS)}.",
         ),
     ] = "default",
     init: Annotated[

@@ -125,9 +125,7 @@ def _draw_class(rng: np.random.Generator, shares: tuple[float, ...] | None) -> s
     """A defect class: each as likely (None: every test set's draw) or by `shares` (DEFECT_CLASSES order)."""
     if shares is None:
         return DEFECT_CLASSES[int(rng.integers(len(DEFECT_CLASSES)))]
-    cumulative = np.cumsum(shares)
-    pick = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
-    return DEFECT_CLASSES[min(pick, len(DEFECT_CLASSES) - 1)]
+    return DEFECT_CLASSES[int(rng.choice(len(DEFECT_CLASSES), p=list(shares)))]
 
 
 def _touch(a: tuple[float, ...], b: tuple[float, ...], gap: float) -> bool:

@@ -155,24 +155,8 @@ class TrainConfig:
         for name in ("defect_rate", "defect_crop_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.colouring_mix is not None and (
-            len(self.colouring_mix) != 3
-            or min(self.colouring_mix) < 0.0
-            or abs(sum(self.colouring_mix) - 1.0) > 1e-6
-        ):
-            raise ConfigError(
-                "colouring_mix must be 3 shares (greige, dyed, yarn-dyed), each >= 0, summing to 1, "
-                f"got {list(self.colouring_mix)}"
-            )
-        if self.class_mix is not None and (
-            len(self.class_mix) != len(DEFECT_CLASSES)
-            or min(self.class_mix) < 0.0
-            or abs(sum(self.class_mix) - 1.0) > 1e-6
-        ):
-            raise ConfigError(
-                f"class_mix must be {len(DEFECT_CLASSES)} shares ({', '.join(DEFECT_CLASSES)}), each >= 0, "
-                f"summing to 1, got {list(self.class_mix)}"
-            )
+        _check_shares("colouring_mix", self.colouring_mix, ("greige", "dyed", "yarn-dyed"))
+        _check_shares("class_mix", self.class_mix, DEFECT_CLASSES)
         from fabric_inspect.datasets.synthetic import PLACEMENTS  # here: the module needs OpenCV
 
         if self.defect_placement not in PLACEMENTS:
@@ -237,6 +221,18 @@ _SMALL: dict[str, Any] = {
     "patience": 8,
     "small_defect_boost": 4.0,
 }
+
+
+def _check_shares(name: str, shares: tuple[float, ...] | None, labels: tuple[str, ...]) -> None:
+    """Raise ConfigError unless `shares` is None or one chance per label, each >= 0, summing to 1."""
+    if shares is not None and (
+        len(shares) != len(labels) or min(shares) < 0.0 or abs(sum(shares) - 1.0) > 1e-6
+    ):
+        raise ConfigError(
+            f"{name} must be {len(labels)} shares ({', '.join(labels)}), each >= 0, summing to 1, "
+            f"got {list(shares)}"
+        )
+
 
 # DEFECT_CLASSES order: broken_end, broken_pick, thick_place, slub, hole, stain, knot, float, reed_mark
 HARD_CLASS_MIX = (2 / 14, 2 / 14, 1 / 14, 2 / 14, 1 / 14, 1 / 14, 2 / 14, 2 / 14, 1 / 14)
