@@ -46,6 +46,39 @@ def test_unknown_command_exits_non_zero():
     assert "no-such-command" in proc.stderr
 
 
+def test_a_usage_error_is_one_line_naming_the_command_and_option():
+    """click's usage block (usage, hint, blank line, error) becomes the one red line every other bad
+    input gets; the real entry point, as a shell runs it."""
+    cases = [
+        (["run"], "fabric-inspect run: Missing argument 'input'"),
+        (["run", "roll.mp4", "--bogus"], "fabric-inspect run: No such option: --bogus"),
+        (["live", "--width", "wide"], "fabric-inspect live: Invalid value for '--width'"),
+        # click raises this one without a context: the command is found from the command line
+        (["synth", "images", "--count"], "fabric-inspect synth images: Option '--count' requires"),
+        (["no-such-command"], "fabric-inspect: No such command 'no-such-command'"),
+    ]
+    for args, expected in cases:
+        proc = subprocess.run([sys.executable, "-m", "fabric_inspect", *args], capture_output=True, text=True)
+        lines = proc.stderr.splitlines()
+        assert proc.returncode == 2 and proc.stdout == "", (args, proc)
+        assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), (args, proc.stderr)
+        command = expected.split(":")[0]
+        assert lines[0].endswith(f"(see '{command} --help')"), lines[0]
+
+
+def test_no_arguments_still_prints_the_help():
+    for args, listed in (([], "Commands:"), (["synth"], "images")):
+        result = runner.invoke(app, args)
+        assert "Usage: fabric-inspect" in result.output and listed in result.output, result.output
+        assert "error:" not in result.output
+
+
+def test_a_command_error_keeps_its_exit_code_and_success_exits_zero(tmp_path):
+    missing = runner.invoke(app, ["run", str(tmp_path / "nope.mp4")])
+    assert missing.exit_code == 2 and "nope.mp4 does not exist" in missing.output
+    assert runner.invoke(app, ["--version"]).exit_code == 0
+
+
 def test_every_path_option_refuses_an_empty_value(tmp_path, monkeypatch):
     """An unset shell variable ("$OUT") must not become the current folder, for any command's path."""
     import typer.main

@@ -14,10 +14,11 @@ import typer
 
 from fabric_inspect import __version__
 from fabric_inspect.cli import bench, calibrate, data, demo, doctor, evaluate, model, report, run, synth
-from fabric_inspect.cli._common import configure_logging
+from fabric_inspect.cli._common import OneLineErrors, configure_logging
 
 app = typer.Typer(
     name="fabric-inspect",
+    cls=OneLineErrors,
     help="Find weaving defects in fabric, in real time, with a small CNN in ONNX.",
     no_args_is_help=True,
     add_completion=False,
@@ -53,4 +54,4 @@ for _module in (demo, run, synth, data, model, evaluate, calibrate, report, benc
 
 
 def main() -> None:
-    app()
+    app(prog_name="fabric-inspect")  # also under `python -m fabric_inspect`

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from fabric_inspect.errors import FabricInspectError
 
@@ -29,10 +30,63 @@ def _debug_enabled() -> bool:
     return logging.getLogger("fabric_inspect").isEnabledFor(logging.DEBUG)
 
 
+def error_line(message: str) -> None:
+    """Print one red line to stderr: how every command reports bad input."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one red line to stderr and return the Exit to raise."""
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    error_line(message)
     return typer.Exit(code)
+
+
+# click's UsageError (missing argument, unknown option, a value of the wrong type), whichever click
+# typer uses: its own copy since typer 0.2x, the click package before. BadParameter derives from it.
+_USAGE_ERROR: type[Exception] = typer.BadParameter.__mro__[1]
+
+
+class OneLineErrors(TyperGroup):
+    """The app's command group: a usage error (a missing argument, an unknown option, a value of the
+    wrong type) becomes one red line naming the option and what is wrong, with where to find help,
+    instead of click's usage block, and exit code 2, as every other bad input here. Help asked
+    for by giving no arguments is still printed whole."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[override]
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except _USAGE_ERROR as err:
+            if type(err).__name__ == "NoArgsIsHelpError":  # `fabric-inspect` alone: the help
+                err.show()  # type: ignore[attr-defined]
+            else:
+                ctx = getattr(err, "ctx", None)
+                command = ctx.command_path if ctx is not None else self._path_in(args, kwargs)
+                message = err.format_message().rstrip(".")  # type: ignore[attr-defined]
+                error_line(f"{command}: {message} (see '{command} --help')")
+            code = err.exit_code  # type: ignore[attr-defined]
+        except typer.Abort:
+            typer.echo("Aborted!", err=True)
+            code = 1
+        # Without standalone mode click returns the exit code of a typer.Exit, or the command's own
+        # return value (None here: no command returns one).
+        raise SystemExit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
+
+    def _path_in(self, args: tuple, kwargs: dict) -> str:
+        """The command a command line names, for an error that carries no context (click raises
+        "Option '--data' requires an argument" without one): `fabric-inspect train`, not the app."""
+        argv = list(args[0] if args and args[0] is not None else kwargs.get("args") or sys.argv[1:])
+        names, group = ["fabric-inspect"], self
+        for word in argv:
+            command = group.commands.get(word) if isinstance(group, TyperGroup) else None
+            if command is None:
+                if not word.startswith("-"):
+                    break
+                continue
+            names.append(word)
+            group = command
+        return " ".join(names)
 
 
 def path_value(text: str | Path) -> Path:
