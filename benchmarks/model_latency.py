@@ -8,6 +8,8 @@
         --sizes 1280x720,1920x1080 --out benchmarks/results/residual/model_latency_untrained.json
     .venv/bin/python benchmarks/model_latency.py --shapes "24,24,64/1,2,4,8;24,24,64/1,2,4,8/k5" \
         --sizes 1280x720,1920x1080 --out benchmarks/results/kernel5/model_latency_untrained.json
+    .venv/bin/python benchmarks/model_latency.py --models OLD.onnx,NEW.onnx --sizes 1280x720,1920x1080 \
+        --rounds 60 --runs 8 --pause 0 --out benchmarks/results/linepool_export/model_latency_paired.json
 
 Times `OnnxModel.predict` (the pipeline's call: raw uint8 frame in, score map and class logits out) on
 random frames at 1280x720 (the budget: <= 12 ms with 2 threads) and at the AITEX size 4096x256, or at
@@ -18,6 +20,12 @@ figures because other processes sharing the CPU inflate them. On the shared deve
 speed of the same model drifts by up to 1.5x from one minute to the next, so the timing is repeated in
 `--rounds` rounds a few seconds apart and the median of the round medians is reported (`median_ms`),
 with every round's median in `round_medians_ms`.
+
+`--models A.onnx,B.onnx` times trained models side by side in the same way (each at every size in
+each round, the order alternating from round to round), for a paired comparison of two exports or two
+models; `results` holds one entry per file, and each file after the first also its round medians
+over the first file's in the same round (`paired_ratio_to_first`: median, quartiles, rounds faster).
+Many short rounds with no pause (`--rounds 60 --runs 8 --pause 0`) pair the two most closely.
 
 `--shapes` times network shapes before any is trained, for choosing what to train: each
 WIDTHS/DILATIONS[/linear][/k5] (as `train --widths --dilations --residual linear --kernel 5`, with
@@ -143,6 +151,8 @@ def main() -> None:
     parser.add_argument(
         "--shapes", help="untrained WIDTHS/DILATIONS[/linear][/k5], ';'-separated, timed side by side"
     )
+    parser.add_argument("--models", help="ONNX files, comma-separated, timed side by side")
+    parser.add_argument("--pause", type=float, default=3.0, help="seconds between rounds (3)")
     args = parser.parse_args()
     try:
         sizes = _sizes(args.sizes)
@@ -157,6 +167,12 @@ def main() -> None:
                 "24,24,64/1,2,4,8;16,16,80/1,2/linear"
             )
         return time_shapes(args, sizes, shapes)
+    if args.models:
+        paths = [Path(p) for p in args.models.split(",")]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing or len(paths) < 2:
+            parser.error(f"--models {args.models!r}: give two or more ONNX files that exist ({missing})")
+        return time_models(args, sizes, paths)
 
     from fabric_inspect.models.runtime import RuntimeConfig, load_model
 
@@ -201,30 +217,74 @@ def _write(report: dict, load_before: tuple[float, ...], out: str) -> None:
     Path(out).write_text(json.dumps(report, indent=1) + "\n")
 
 
-def time_shapes(args, sizes, shapes) -> None:
-    """`--shapes`: every shape at every size in each round (see the module doc)."""
+def _side_by_side(models: dict, sizes, args) -> tuple[dict, tuple[float, ...]]:
+    """{name: {size: summary}} with every model timed at every size in each round, and the load
+    average before the first round."""
     rng = np.random.default_rng(0)
     frames = {f"{w}x{h}": rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for w, h in sizes}
+    load_before = os.getloadavg()
+    rounds: dict[tuple[str, str], list[dict]] = {(name, size): [] for name in models for size in frames}
+    order = list(models)
+    for i in range(max(1, args.rounds)):
+        if i:
+            time.sleep(args.pause)
+        for size, frame in frames.items():
+            for name in order if i % 2 == 0 else order[::-1]:  # neither always runs first
+                rounds[(name, size)].append(_time(models[name], frame, args.runs))
+    results = {name: {size: _summarize(rounds[(name, size)]) for size in frames} for name in models}
+    first = order[0]
+    for name in order[1:]:
+        for size in frames:
+            # each round's median over the first model's in the same round: the VM's drift from one
+            # minute to the next falls on both, so this is the steadier comparison
+            ratios = sorted(
+                b["median_ms"] / a["median_ms"]
+                for a, b in zip(rounds[(first, size)], rounds[(name, size)], strict=True)
+            )
+            results[name][size]["paired_ratio_to_first"] = {
+                "median": round(statistics.median(ratios), 3),
+                "quartiles": [round(ratios[len(ratios) // 4], 3), round(ratios[3 * len(ratios) // 4], 3)],
+                "rounds_faster": sum(r < 1.0 for r in ratios),
+            }
+    return results, load_before
+
+
+def _print_side_by_side(results: dict) -> None:
+    for name, by_size in results.items():
+        print(name, "  ".join(f"{size} {found['median_ms']} ms" for size, found in by_size.items()))
+
+
+def time_shapes(args, sizes, shapes) -> None:
+    """`--shapes`: every shape at every size in each round (see the module doc)."""
     with tempfile.TemporaryDirectory() as tmp:
         models = _shape_models(shapes, Path(tmp), args.threads)
-        load_before = os.getloadavg()
-        rounds = {(shape, size): [] for shape in models for size in frames}
-        for i in range(max(1, args.rounds)):
-            if i:
-                time.sleep(3.0)
-            for size, frame in frames.items():
-                for shape, model in models.items():
-                    rounds[(shape, size)].append(_time(model, frame, args.runs))
+        results, load_before = _side_by_side(models, sizes, args)
     report = {
         "shapes": list(models),
         "line_pool": True,
         "threads": args.threads,
         "budget_ms_1280x720": 12.0,
-        "results": {shape: {size: _summarize(rounds[(shape, size)]) for size in frames} for shape in models},
+        "results": results,
     }
     _write(report, load_before, args.out)
-    for shape in models:
-        print(shape, "  ".join(f"{size} {report['results'][shape][size]['median_ms']} ms" for size in frames))
+    _print_side_by_side(results)
+
+
+def time_models(args, sizes, paths: list[Path]) -> None:
+    """`--models`: trained ONNX files side by side, every one at every size in each round."""
+    from fabric_inspect.models.runtime import RuntimeConfig, load_model
+
+    models = {str(path): load_model(path, RuntimeConfig(threads=args.threads)) for path in paths}
+    results, load_before = _side_by_side(models, sizes, args)
+    report = {
+        "models": [str(path) for path in paths],
+        "model_bytes": {str(path): path.stat().st_size for path in paths},
+        "threads": args.threads,
+        "budget_ms_1280x720": 12.0,
+        "results": results,
+    }
+    _write(report, load_before, args.out)
+    _print_side_by_side(results)
 
 
 if __name__ == "__main__":

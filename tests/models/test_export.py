@@ -169,3 +169,21 @@ def test_linear_residual_5x5_model_keeps_parity_and_its_sums_go_negative(tmp_pat
     linear_out, relu_out = (load_model(p).predict(frames[0]) for p in (path, relu_path))
     assert linear_out.score.shape == (15, 25)
     assert np.abs(linear_out.class_logits - relu_out.class_logits).max() > 1e-2
+
+
+def test_the_shipped_model_is_the_export_of_the_shipped_weights():
+    """`--init default` fine-tunes default.pt: the ONNX file the pipeline runs must compute what those
+    weights compute, on random frames of several sizes and on a synthetic fabric image."""
+    from fabric_inspect.datasets.synthetic import render_sample
+    from fabric_inspect.models.checkpoint import (
+        default_weights_path,
+        load_checkpoint,
+        network_from_checkpoint,
+    )
+    from fabric_inspect.models.runtime import default_model_path
+
+    state = load_checkpoint(default_weights_path())
+    net = network_from_checkpoint(state, source="default.pt").eval()
+    fabric = render_sample(5, (200, 328), defect_class="knot").image
+    assert check_parity(net, default_model_path(), [fabric]) < 1e-4
+    assert load_model(default_model_path()).info.version == str(state["version"])

@@ -274,10 +274,11 @@ class LinePool(nn.Module):
         columns = x.mean(dim=2, keepdim=True)  # [N, C, 1, w]
         rows = x.mean(dim=3, keepdim=True)  # [N, C, h, 1]
         whole = columns.mean(dim=3, keepdim=True)
-        # the row term spread along each row by a product with ones (a K=1 MatMul): onnxruntime's
-        # broadcasting Add along the last axis took 1.7 ms at 1280x720, this takes a fraction
-        across = self.row(rows - whole) @ x.new_ones(1, x.shape[3])  # [N, C, h, w]
-        return torch.relu(x + self.column(columns - whole) + across)
+        # Both terms are added by broadcasting, so onnxruntime keeps the map in its blocked (NCHWc)
+        # layout from here to the head. Spreading the row term with a product with ones (a MatMul,
+        # as until 2026-12-07) made it convert the map out of that layout and back three times:
+        # 4-6 % of a 1920x1080 frame, the same map to the last bit (docs/bench.md).
+        return torch.relu(x + self.column(columns - whole) + self.row(rows - whole))
 
 
 class DefectNet(nn.Module):
