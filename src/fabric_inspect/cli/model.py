@@ -359,8 +359,11 @@ def prune(
     ],
     out: Annotated[Path, typer.Option("--out", parser=path_value, help="Destination checkpoint (.pt).")],
     width: Annotated[
-        int, typer.Option("--width", help="Stride-8 channels to keep (the shipped model has 64).")
+        int, typer.Option("--width", help="Channels to keep (the shipped model has 64 at stride 8, 24 at 4).")
     ] = 48,
+    stream: Annotated[
+        str, typer.Option("--stream", help="Which stream to narrow: stride8|stride4.")
+    ] = "stride8",
 ) -> None:
     if not checkpoint.is_file():
         raise InputError(f"checkpoint {checkpoint} does not exist; give a weights.pt from a training run")
@@ -369,19 +372,23 @@ def prune(
     _need_torch()
     from fabric_inspect.models.checkpoint import load_checkpoint, network_from_checkpoint, save_checkpoint
     from fabric_inspect.models.network import fuse_branches
-    from fabric_inspect.training.prune import prune_stream, pruning_batch
+    from fabric_inspect.training.prune import prune_stream, pruning_batch, stream_width
 
     state = load_checkpoint(checkpoint)
     net = fuse_branches(network_from_checkpoint(state, source=str(checkpoint)).eval())
-    before = net.config.widths[2]
+    before = stream_width(net, stream)
     with stderr_bar("channels removed") as update:
         narrow = prune_stream(
             net,
             width,
             pruning_batch(net.config.color),
             progress=lambda left, _dropped: update(before - left, max(before - width, 0)),
+            stream=stream,
         )
+    what = f"{before} -> {width} {stream.replace('stride', 'stride-')} channels"
+    training = state.get("training") or {}
+    done = f"{training['pruned']}, then {what}" if training.get("pruned") else what
     pruned = {**state, "model": narrow.state_dict(), "config": narrow.config.to_dict()}
-    pruned["training"] = {**(state.get("training") or {}), "pruned": f"{before} -> {width} stride-8 channels"}
+    pruned["training"] = {**training, "pruned": done}
     save_checkpoint(out, pruned)
-    typer.echo(f"wrote {out}: {before} -> {width} stride-8 channels; train on it with --init {out}")
+    typer.echo(f"wrote {out}: {what}; train on it with --init {out}")

@@ -1,4 +1,4 @@
-"""Make a trained DefectNet cheaper: keep fewer channels at stride 8, chosen by what the map loses.
+"""Make a trained DefectNet cheaper: keep fewer channels of a stream, chosen by what the map loses.
 
 At stride 8 the network is one residual stream (`widths[2]` channels): the stride-2 block writes it,
 each dilated block reads and adds to it, line pooling and the head read it. That stream holds about
@@ -9,6 +9,12 @@ narrowing it from 64 to 48 channels makes a 1280x720 frame about a quarter faste
 how far the defect and class logits move on a fixed batch of synthetic fabric, and removes the ones
 that moved them least. What is left is then trained on (`fabric-inspect train --init pruned.pt`),
 which recovers most of what the removed channels did.
+
+The stride-4 stream (`stream="stride4"`, nets whose stride-4 block is residual: `widths[0] ==
+widths[1]`) is the patch stem's output, which the stride-4 block reads and adds to and the stride-2
+block reads. onnxruntime runs convolutions on blocks of 16 channels (8 on CPUs without AVX-512), so
+the shipped 24 channels cost what 32 would, and 16 cost about a fifth less for the whole frame
+(docs/bench.md).
 """
 
 from __future__ import annotations
@@ -35,15 +41,38 @@ CLASS_WEIGHT = 0.2  # class logits move more than the defect logit; they count l
 PER_ROUND = 4  # channels removed per round before the costs are measured again
 
 
-def keep_channels(net: DefectNet, keep: list[int]) -> DefectNet:
-    """A copy of `net` (eval mode) whose stride-8 stream has only the channels `keep` (in order)."""
-    width = net.config.widths[2]
+STREAMS = ("stride8", "stride4")
+
+
+def stream_width(net: DefectNet, stream: str) -> int:
+    """The number of channels of `stream` (one of STREAMS); ConfigError if the net has no such stream."""
+    w1, w2, w3 = net.config.widths
+    if stream == "stride8":
+        return w3
+    if stream == "stride4":
+        if w1 != w2 or net.config.stem != "patch4":
+            raise ConfigError(
+                f"the stride-4 stream can be pruned only in a patch4 net with a residual stride-4 block "
+                f"(widths {w1},{w2},... are not equal)"
+            )
+        return w1
+    raise ConfigError(f"stream {stream!r} is not one of {'|'.join(STREAMS)}")
+
+
+def keep_channels(net: DefectNet, keep: list[int], stream: str = "stride8") -> DefectNet:
+    """A copy of `net` (eval mode) whose `stream` has only the channels `keep` (in order)."""
+    width = stream_width(net, stream)
     if not keep or len(set(keep)) != len(keep) or not all(0 <= k < width for k in keep):
         raise ConfigError(f"channels to keep must be distinct, in 0..{width - 1}, got {keep}")
     # the stream's tensors are found by their size: no other dimension of the net may have it
-    if width in (*net.config.widths[:2], 1 + len(net.config.classes)):
+    w1, w2, w3 = net.config.widths
+    others = (
+        (w1, w2, 1 + len(net.config.classes)) if stream == "stride8" else (w3, 1 + len(net.config.classes))
+    )
+    others += () if stream == "stride8" else (net.config.in_channels, 3, 4, 12, 1)  # stem and kernels
+    if width in others:
         raise ConfigError(
-            f"stride-8 width {width} equals another layer's size; cannot tell the tensors apart"
+            f"{stream} width {width} equals another layer's size; cannot tell the tensors apart"
         )
     index = torch.tensor(sorted(keep))
     state = {}
@@ -53,7 +82,8 @@ def keep_channels(net: DefectNet, keep: list[int]) -> DefectNet:
                 if tensor.shape[dim] == width:
                     tensor = tensor.index_select(dim, index)
         state[name] = tensor
-    narrow = DefectNet(replace(net.config, widths=(*net.config.widths[:2], len(keep))))
+    widths = (w1, w2, len(keep)) if stream == "stride8" else (len(keep), len(keep), w3)
+    narrow = DefectNet(replace(net.config, widths=widths))
     narrow.load_state_dict(state)
     return narrow.eval()
 
@@ -75,9 +105,10 @@ def prune_stream(
     width: int,
     images: torch.Tensor,
     progress: Callable[[int, list[int]], None] | None = None,
+    stream: str = "stride8",
 ) -> DefectNet:
-    """`net` narrowed to `width` stride-8 channels, removing PER_ROUND of the least missed per round."""
-    current = net.config.widths[2]
+    """`net` narrowed to `width` channels of `stream`, removing PER_ROUND of the least missed per round."""
+    current = stream_width(net, stream)
     if not 1 <= width < current:
         raise ConfigError(f"--width must be in 1..{current - 1} (the model has {current}), got {width}")
     net = net.eval()
@@ -87,7 +118,7 @@ def prune_stream(
         while len(keep) > width:
             costs = []
             for channel in keep:
-                logit, classes = keep_channels(net, [k for k in keep if k != channel])(images)
+                logit, classes = keep_channels(net, [k for k in keep if k != channel], stream)(images)
                 moved = ((logit - reference[0]) ** 2).mean() + CLASS_WEIGHT * (
                     (classes - reference[1]) ** 2
                 ).mean()
@@ -98,4 +129,4 @@ def prune_stream(
             log.info("pruning: %d channels left, removed %s (cost %.4g)", len(keep), dropped, costs[0][0])
             if progress is not None:
                 progress(len(keep), dropped)
-    return keep_channels(net, keep)
+    return keep_channels(net, keep, stream)
