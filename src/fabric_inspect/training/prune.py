@@ -52,8 +52,8 @@ def stream_width(net: DefectNet, stream: str) -> int:
     if stream == "stride4":
         if w1 != w2 or net.config.stem != "patch4":
             raise ConfigError(
-                f"the stride-4 stream can be pruned only in a patch4 net with a residual stride-4 block "
-                f"(widths {w1},{w2},... are not equal)"
+                "the stride-4 stream can be pruned only in a patch4 net with a residual stride-4 block "
+                f"(this one: stem {net.config.stem}, stride-4 widths {w1} and {w2})"
             )
         return w1
     raise ConfigError(f"stream {stream!r} is not one of {'|'.join(STREAMS)}")
