@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from fabric_inspect.errors import ConfigError
-from fabric_inspect.models.network import DefectNet, normalize
+from fabric_inspect.models.network import PATCH, DefectNet, normalize
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +66,11 @@ def keep_channels(net: DefectNet, keep: list[int], stream: str = "stride8") -> D
         raise ConfigError(f"channels to keep must be distinct, in 0..{width - 1}, got {keep}")
     # the stream's tensors are found by their size: no other dimension of the net may have it
     w1, w2, w3 = net.config.widths
-    others = (
-        (w1, w2, 1 + len(net.config.classes)) if stream == "stride8" else (w3, 1 + len(net.config.classes))
-    )
-    others += () if stream == "stride8" else (net.config.in_channels, 3, 4, 12, 1)  # stem and kernels
+    heads = 1 + len(net.config.classes)
+    if stream == "stride8":
+        others, widths = (w1, w2, heads), (w1, w2, len(keep))
+    else:  # the stride-4 tensors also hold the input's channels and the stem's and kernels' sizes
+        others, widths = (w3, heads, net.config.in_channels, 1, 3, PATCH), (len(keep), len(keep), w3)
     if width in others:
         raise ConfigError(
             f"{stream} width {width} equals another layer's size; cannot tell the tensors apart"
@@ -82,7 +83,6 @@ def keep_channels(net: DefectNet, keep: list[int], stream: str = "stride8") -> D
                 if tensor.shape[dim] == width:
                     tensor = tensor.index_select(dim, index)
         state[name] = tensor
-    widths = (w1, w2, len(keep)) if stream == "stride8" else (len(keep), len(keep), w3)
     narrow = DefectNet(replace(net.config, widths=widths))
     narrow.load_state_dict(state)
     return narrow.eval()
