@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
     app.command(help="Export a training checkpoint (.pt) to one self-contained, parity-checked .onnx file.")(
         export
     )
-    app.command(help="Narrow a checkpoint's stride-8 channels (a faster model to train on with --init).")(
+    app.command(help="Narrow a checkpoint's stride-8 or stride-4 channels: a faster net to train (--init).")(
         prune
     )
 
