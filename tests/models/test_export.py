@@ -9,7 +9,7 @@ import torch
 
 from fabric_inspect.errors import ModelError
 from fabric_inspect.models.export import check_parity, export_onnx, fold_batchnorm, model_info_for
-from fabric_inspect.models.runtime import load_model
+from fabric_inspect.models.runtime import load_model, pad_to_stride
 
 from .helpers import tiny_net
 
@@ -49,7 +49,8 @@ def test_exported_model_takes_raw_frames_of_any_size(exported, height, width):
     assert pred.score.shape == (h, w) and pred.score.dtype == np.float32
     assert pred.class_logits.shape == (2, h, w)
     with torch.no_grad():
-        score, _ = net((torch.from_numpy(frame).permute(2, 0, 1)[None].float() - 128) / 64)
+        padded = pad_to_stride(frame, 8)  # mirrored out to a multiple of the stride, as predict does
+        score, _ = net((torch.from_numpy(padded).permute(2, 0, 1)[None].float() - 128) / 64)
     np.testing.assert_allclose(pred.score, torch.sigmoid(score)[0, 0].numpy(), atol=1e-4)
 
 
