@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from fabric_inspect.inspect.coverage import Coverage, Gap
+from fabric_inspect.inspect.coverage import Coverage, Gap, LooksWatch
 from fabric_inspect.inspect.motion import MotionConfig
 from fabric_inspect.inspect.pipeline import PipelineConfig, run
 from fabric_inspect.inspect.preprocess import PreprocessConfig
@@ -54,6 +54,29 @@ def test_only_the_largest_gaps_are_listed_but_the_total_counts_them_all():
         top += length + 10
     assert coverage.gap_count == 5 and coverage.uninspected_px == 24
     assert [g.length_px for g in coverage.gaps] == [5, 9, 7]  # in order along the roll
+
+
+def test_looks_count_how_many_inspected_frames_saw_each_point():
+    steady = Coverage()
+    for step in range(100):
+        steady.add(step * 16.0, step * 16.0 + 64)  # 64 px seen, 16 px of travel: 4 looks inside
+    assert steady.looks == pytest.approx(100 * 64 / (99 * 16 + 64))  # the roll's two ends see fewer
+    gappy = Coverage()
+    for step in range(10):
+        gappy.add(step * 80.0, step * 80.0 + 64)  # each point seen once, the gaps not at all
+    assert gappy.looks == pytest.approx(1.0)
+    assert Coverage().looks == 0.0
+
+
+def test_the_looks_watch_warns_when_the_fabric_crosses_the_region_in_fewer_frames_than_k():
+    slow, fast = LooksWatch(k=3, window=10, quiet=50), LooksWatch(k=3, window=10, quiet=50)
+    once = LooksWatch(k=1)
+    warned_slow = [slow.check(far_px=i * 16.0 + 64, height_px=64) for i in range(100)]  # 4 looks
+    warned_fast = [fast.check(far_px=i * 32.0 + 64, height_px=64) for i in range(100)]  # 2 looks
+    assert not any(warned_slow)
+    assert [i for i, w in enumerate(warned_fast) if w is not None] == [9, 59]  # a full window, then quiet
+    assert warned_fast[9] == pytest.approx(2.0) and fast.warnings == 2
+    assert not any(once.check(far_px=i * 200.0 + 64, height_px=64) for i in range(100))  # k=1: gaps count
 
 
 def test_a_frame_whose_far_edge_lies_before_its_near_edge_is_refused():
@@ -110,3 +133,21 @@ def test_only_the_fabric_region_counts_as_seen(synth, tiny_model, tmp_path):
     assert region.uninspected_stretches == steps
     assert region.uninspected_m == pytest.approx(steps * 16 / PX_PER_MM / 1000, abs=1e-3)
     assert "not inspected   none" in "\n".join(format_summary(whole))
+
+
+def test_a_run_reports_its_looks_and_warns_when_confirmation_cannot_be_reached(
+    synth, tiny_model, tmp_path, caplog
+):
+    roll, video = _fast_roll(synth, tmp_path, speed_px=24.0)  # a 64 px frame: 2.7 looks, K = 3
+    with caplog.at_level("WARNING", logger="fabric_inspect.inspect.pipeline"):
+        fast = run(open_source(SourceConfig(str(video))), tiny_model, _config(roll), SinkConfig())
+    assert fast.looks_per_point == pytest.approx(64 / 24, rel=0.05)
+    warnings = [r.getMessage() for r in caplog.records if "--confirm 3/5" in r.getMessage()]
+    assert len(warnings) == 1 and "for 2.7 inspected frames" in warnings[0]  # once: the run is short
+    assert f"looks per point {fast.looks_per_point:.1f} (inspected frames" in "\n".join(format_summary(fast))
+    caplog.clear()
+    roll, video = _fast_roll(synth, tmp_path, speed_px=12.0)  # 5.3 looks
+    with caplog.at_level("WARNING", logger="fabric_inspect.inspect.pipeline"):
+        slow = run(open_source(SourceConfig(str(video))), tiny_model, _config(roll), SinkConfig())
+    assert slow.looks_per_point == pytest.approx(64 / 12, rel=0.05)
+    assert not [r for r in caplog.records if "--confirm" in r.getMessage()]

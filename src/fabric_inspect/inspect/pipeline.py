@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from fabric_inspect.errors import ConfigError, FabricInspectError, ModelError
-from fabric_inspect.inspect.coverage import Coverage
+from fabric_inspect.inspect.coverage import Coverage, LooksWatch
 from fabric_inspect.inspect.frames import Frame
 from fabric_inspect.inspect.keepup import KeepUpConfig, KeepUpWatch
 from fabric_inspect.inspect.motion import MotionConfig, MotionEstimator
@@ -116,6 +116,7 @@ class _Stages:
         self.tracker = Tracker(config.tracker, x_origin_px=roi[0] if roi else 0.0)
         self._geometry: dict[tuple[int, int], Geometry] = {}
         self.coverage = Coverage()
+        self.looks = LooksWatch(config.tracker.k)
         self.heat = None
         self.last_height = 0
         # the model's input and output for the last frame, and the stretch of roll it showed (roll px)
@@ -192,6 +193,21 @@ class _Stages:
         when fabric went unseen."""
         far = offset + frame.height - geometry.y0
         gap = self.coverage.add(far - geometry.height, far)
+        looks = self.looks.check(far, geometry.height)
+        if looks is not None:
+            k, n = self.config.tracker.k, self.config.tracker.n
+            log.warning(
+                "frame %d: each point of the fabric stays in the inspected region (%d rows) for %.1f "
+                "inspected frames, fewer than the %d sightings --confirm %d/%d needs, so small defects "
+                "go unreported: give the region more rows along the travel, a higher frame rate or a "
+                'lower K (docs/pipeline.md, "Looks per point")',
+                frame.index,
+                geometry.height,
+                looks,
+                k,
+                k,
+                n,
+            )
         if gap is not None and self.coverage.gap_count <= 10:
             ppm = self.config.tracker.px_per_mm
             log.warning(
@@ -219,6 +235,7 @@ class _Stages:
         return {
             "uninspected_m": self.uninspected_m(),
             "uninspected_stretches": self.coverage.gap_count,
+            "looks_per_point": round(self.coverage.looks, 2),
             "uninspected_at_m": [
                 [round(g.start_px * m, 3), round(g.end_px * m, 3)] for g in self.coverage.gaps
             ],

@@ -118,6 +118,9 @@ class Summary:
     uninspected_m: float = 0.0
     uninspected_stretches: int = 0
     uninspected_at_m: list = field(default_factory=list)
+    # how many inspected frames saw each point of the fabric, on average (coverage.py); --confirm K
+    # needs at least K for a small defect to be reported
+    looks_per_point: float = 0.0
     # one line per output that could not be written (a full disk); the CLI then exits with code 1
     output_errors: list = field(default_factory=list)
     # --label-set: {"folder", "images", "drafts", "skipped"} (LabelSetSink.report); {} without it
@@ -169,6 +172,8 @@ def format_summary(summary: Summary) -> list[str]:
             f"defects         {summary.defects} ({by_class})",
             f"roll length     {summary.roll_length_m:.2f} m",
             f"not inspected   {_uninspected(summary)}",
+            f"looks per point {summary.looks_per_point:.1f} (inspected frames that saw each point of "
+            "the fabric, on average)",
         ]
         + (["stopped early   yes (interrupted)"] if summary.interrupted else [])
         + [f"not written     {line}" for line in summary.output_errors]
