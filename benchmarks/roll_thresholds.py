@@ -4,11 +4,16 @@ Run by hand:
 
     .venv/bin/python benchmarks/roll_thresholds.py --camera small --thresholds 0.43,0.5,0.6,0.895
     .venv/bin/python benchmarks/roll_thresholds.py --camera demo --thresholds 0.853,0.895
+    .venv/bin/python benchmarks/roll_thresholds.py --camera hd --roi full --roi 0,360,1920,720 \
+        --thresholds 0.8905 --seeds 7,8,9,13,14,15
 
 `small` is the geometry of tests/inspect/test_default_model_rolls.py (320x240, 10 fps, 4 px/mm: two
 3 m rolls with 10 defects per metre at 6 m/min, seeds 11 and 31, and four 10 m defect-free rolls at
 12 m/min, seeds 12 and 21..23); `demo` that of `make demo` (1280x720, 30 fps, 20 m/min: three 6.7 m
-rolls, seeds 7..9, and a 10 m defect-free roll, seed 12). Each roll is scored with
+rolls, seeds 7..9, and a 10 m defect-free roll, seed 12); `hd` the same rolls seen by a 1920x1080
+camera at the same 4 px/mm (each point of the fabric in view for 24 frames, or 8 in a 360-row band).
+`--roi x0,y0,x1,y1` (repeatable; `full` for the whole frame) inspects only that region of each frame,
+as `run --roi` does, each given region on the same videos. Each roll is scored with
 `inspect.roll_score.score_roll` on medium/high visibility (found, duplicates, false reports).
 Writes benchmarks/results/roll_thresholds_<camera>.json (or --out). --model defaults to the shipped
 model. --seeds replaces the defect rolls' seeds, e.g. to compare two models on rolls that neither the
@@ -30,6 +35,7 @@ from fabric_inspect.datasets.roll import RollConfig, write_roll_video
 from fabric_inspect.inspect.motion import MotionConfig
 from fabric_inspect.inspect.pipeline import PipelineConfig, run
 from fabric_inspect.inspect.postprocess import PostprocessConfig
+from fabric_inspect.inspect.preprocess import PreprocessConfig
 from fabric_inspect.inspect.roll_score import score_roll
 from fabric_inspect.inspect.sinks.bundle import SinkConfig
 from fabric_inspect.inspect.sources import SourceConfig, open_source
@@ -48,18 +54,29 @@ def rolls(camera: str, seeds: tuple[int, ...] | None = None) -> dict[str, RollCo
         clean = {f"clean-{s}": RollConfig(seconds=50, speed_m_per_min=12, seed=s, defects_per_m=0, **small)
                  for s in (12, 21, 22, 23)}  # fmt: skip
         return found | clean
-    found = {f"defects-{s}": RollConfig(seconds=20, seed=s) for s in seeds or (7, 8, 9)}
-    return found | {"clean-12": RollConfig(seconds=30, seed=12, defects_per_m=0)}
+    size = dict(width=1920, height=1080) if camera == "hd" else {}
+    found = {f"defects-{s}": RollConfig(seconds=20, seed=s, **size) for s in seeds or (7, 8, 9)}
+    return found | {"clean-12": RollConfig(seconds=30, seed=12, defects_per_m=0, **size)}
+
+
+def parse_roi(text: str) -> tuple[int, int, int, int] | None:
+    """`full` -> None (the whole frame); `x0,y0,x1,y1` -> the region, as `run --roi` takes it."""
+    if text == "full":
+        return None
+    x0, y0, x1, y1 = (int(v) for v in text.split(","))
+    return x0, y0, x1, y1
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--camera", choices=("small", "demo"), default="small")
+    parser.add_argument("--camera", choices=("small", "demo", "hd"), default="small")
     parser.add_argument("--thresholds", default="0.5,0.6,0.895")
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--seeds", default=None, help="defect rolls' seeds, comma-separated")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--roi", action="append", default=None, help="x0,y0,x1,y1 or full (repeatable)")
     args = parser.parse_args()
+    rois = [parse_roi(text) for text in args.roi or ["full"]]
     seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
     model = load_model(args.model)
     thresholds = [float(t) for t in args.thresholds.split(",")]
@@ -73,13 +90,14 @@ def main() -> None:
             name: write_roll_video(roll, folder / f"{name}.mp4", progress=False)
             for name, roll in rolls(args.camera, seeds).items()
         }
-        for threshold in thresholds:
+        for roi, threshold in ((r, t) for r in rois for t in thresholds):
             at = PipelineConfig(
+                preprocess=PreprocessConfig(roi=roi),
                 postprocess=PostprocessConfig(threshold=threshold),
                 motion=config.motion,
                 tracker=config.tracker,
             )
-            row = {"threshold": threshold, "rolls": {}}
+            row = {"threshold": threshold, "roi": roi, "rolls": {}}
             for name, truth in truths.items():
                 events_path = folder / f"{name}.jsonl"
                 summary = run(
@@ -92,6 +110,8 @@ def main() -> None:
                 score = score_roll(events, truth, visibilities=("medium", "high"))
                 row["rolls"][name] = {
                     "metres": round(summary.roll_length_m, 2),
+                    "uninspected_m": summary.uninspected_m,
+                    "fps": summary.fps,
                     "truths": score.truths,
                     "found": score.found,
                     "duplicates": score.duplicates,
@@ -106,7 +126,7 @@ def main() -> None:
             total = {k: sum(r[k] for r in row["rolls"].values()) for k in kinds}
             row["total"] = total
             parts.append(f"all: {total['found']}/{total['truths']} false {total['false_reports']}")
-            print(threshold, "  ".join(parts), flush=True)
+            print(threshold, roi or "full", "  ".join(parts), flush=True)
     out = args.out or RESULTS / f"roll_thresholds_{args.camera}.json"
     document = {
         "model": str(model.path),

@@ -25,6 +25,12 @@ def _pipeline_fixtures():
 
 
 @pytest.fixture(scope="session")
+def roll_fixtures():
+    """tests/inspect/pipeline_fixtures.py: make_roll, Spot, write_video (a moving roll with spots)."""
+    return _pipeline_fixtures()
+
+
+@pytest.fixture(scope="session")
 def tiny_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("onnx")
     return _pipeline_fixtures().write_tiny_model(tmp_path_factory.mktemp("bench-model") / "tiny.onnx")

@@ -69,6 +69,12 @@ def test_bench_with_an_mjpg_camera_decodes_every_frame_in_the_capture_thread(
         (["--synthetic", "--camera-codec", "mjpg", "--jpeg-quality", "101"], "--jpeg-quality must be 1..100"),
         (["--synthetic", "--json", "."], "--json . is a folder"),
         (["--synthetic", "--plot", "."], "--plot . is a folder"),
+        (["--synthetic", "--roi", "0,0,100"], "--roi must be four integers x0,y0,x1,y1"),
+        (
+            ["--synthetic", "--sizes", "640x480,1920x1080", "--roi", "0,360,1920,720"],
+            "--roi (0, 360, 1920, 720) lies outside the 640x480 frame",
+        ),
+        (["--synthetic", "--roi", "0,0,64,64", "--peers", "."], "--roi cannot be given with --peers"),
     ],
 )
 def test_bad_bench_options_are_one_line_and_exit_2(args, message, tiny_model_file):

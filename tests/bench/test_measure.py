@@ -96,3 +96,25 @@ def test_both_modes_run_the_real_pipeline_on_every_frame_or_count_the_drops(tmp_
             assert run["camera_fps"] == 30.0
             assert run["camera_buffer"] == 2
             assert run["fps"] < 30.0 * 1.3  # paced by the camera, not as fast as possible
+
+
+@pytest.mark.slow
+def test_a_fabric_region_inspects_only_that_region_of_every_frame(tmp_path, tiny_model, roll_fixtures):
+    fixtures = roll_fixtures
+    # a dark spot in the left half of the fabric, in view from the first frame on
+    roll = fixtures.make_roll((fixtures.Spot(x=60, row=1000, radius=8),), width=256, height=128)
+    video = fixtures.write_video(roll, tmp_path / "roll.avi", frames=40)
+    clips = make_clips(((256, 128),), tmp_path, 40, input_path=video)
+    found = {}
+    for roi in (None, (128, 0, 256, 128), (0, 0, 128, 128)):
+        config = BenchConfig(sizes=((256, 128),), frames=40, modes=("offline",), warmup=1, roi=roi)
+        (run,) = run_bench(tiny_model, clips, config)["runs"]
+        assert run["roi"] == (list(roi) if roi else None) and run["frames"] == 40
+        found[roi] = run["defects"]
+    assert found[None] >= 1 and found[(0, 0, 128, 128)] == found[None]  # the spot's half
+    assert found[(128, 0, 256, 128)] == 0  # the other half: nothing there to find
+
+
+def test_a_fabric_region_outside_a_frame_size_is_refused_before_anything_runs():
+    with pytest.raises(ConfigError, match=r"--roi \(0, 360, 1920, 720\) lies outside the 1280x720 frame"):
+        BenchConfig(sizes=((1920, 1080), (1280, 720)), roi=(0, 360, 1920, 720))

@@ -26,6 +26,7 @@ from fabric_inspect import __version__
 from fabric_inspect.bench.clips import Clip
 from fabric_inspect.errors import ConfigError
 from fabric_inspect.inspect.latest import DEFAULT_DEPTH, check_depth
+from fabric_inspect.inspect.preprocess import PreprocessConfig, frame_geometry
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,9 @@ class BenchConfig:
     # mjpg: the JPEG quality the camera sends, 1-100; 0: the highest, up to 95, that fits a USB 2.0
     # camera's bus at `fps` (`bench.paced.bus_quality`)
     jpeg_quality: int = 0
+    # the fabric region every run inspects, x0,y0,x1,y1 in frame pixels, as `live --roi` (None: whole
+    # frame); e.g. a band across the frame that each point of the moving fabric still passes through
+    roi: tuple[int, int, int, int] | None = None
 
     def __post_init__(self) -> None:
         if not self.sizes:
@@ -82,6 +86,8 @@ class BenchConfig:
             )
         if self.threads < 0 or self.warmup < 0:
             raise ConfigError(f"--threads and warm-up must be >= 0, got {self.threads} and {self.warmup}")
+        for width, height in self.sizes:  # found now, not after the clips are rendered
+            frame_geometry(PreprocessConfig(roi=self.roi), width, height)
 
     def live_frames(self, clip_frames: int) -> int:
         """Frames a live run replays from a clip of ``clip_frames``: the clip once, or ``seconds``' worth."""
@@ -179,31 +185,33 @@ def _memory_gb() -> float | None:
         return None
 
 
-def pipeline_config_for(clip: Clip):  # -> PipelineConfig
-    """The pipeline as `fabric-inspect run` sets it up for this clip (default options)."""
+def pipeline_config_for(clip: Clip, roi: tuple[int, int, int, int] | None = None):  # -> PipelineConfig
+    """The pipeline as `fabric-inspect run` sets it up for this clip (default options, and --roi)."""
     from fabric_inspect.inspect.motion import MotionConfig
     from fabric_inspect.inspect.pipeline import PipelineConfig
     from fabric_inspect.inspect.tracker import TrackerConfig
 
     ppm = clip.px_per_mm or 1.0
     return PipelineConfig(
+        preprocess=PreprocessConfig(roi=roi),
         motion=MotionConfig(mode="auto", speed_m_per_min=clip.speed_m_per_min, px_per_mm=ppm),
         tracker=TrackerConfig(px_per_mm=ppm),
     )
 
 
-def warm_up(model, clip: Clip, times: int) -> None:  # model: OnnxModel
-    """Run the model on the clip's first frame a few times (first runs allocate and are slow)."""
+def warm_up(model, clip: Clip, times: int, roi: tuple[int, int, int, int] | None = None) -> None:
+    """Run the model (an OnnxModel) on the clip's first frame, or its ``roi``, a few times (first runs
+    allocate and are slow)."""
     import cv2
 
-    from fabric_inspect.inspect.preprocess import frame_geometry, prepare
+    from fabric_inspect.inspect.preprocess import prepare
 
     cap = cv2.VideoCapture(str(clip.path))
     ok, image = cap.read()
     cap.release()
     if not ok:
         return
-    tensor = prepare(image, frame_geometry(pipeline_config_for(clip).preprocess, clip.width, clip.height))
+    tensor = prepare(image, frame_geometry(PreprocessConfig(roi=roi), clip.width, clip.height))
     for _ in range(times):
         model.predict(tensor)
 
@@ -232,11 +240,12 @@ def run_one(model, clip: Clip, mode: str, config: BenchConfig) -> dict:  # model
     else:
         source = open_source(SourceConfig(str(clip.path), kind="video"))
     with ResourceMonitor() as monitor:
-        summary = run(source, model, pipeline_config_for(clip), SinkConfig())
+        summary = run(source, model, pipeline_config_for(clip, config.roi), SinkConfig())
     return {
         "model": f"{model.info.name} {model.info.version}",
         "size": clip.size,
         "mode": mode,
+        "roi": list(config.roi) if config.roi is not None else None,
         "frames": summary.frames,
         "clip_frames": clip.frames,
         "camera_fps": config.fps if mode == "live" else None,
@@ -245,6 +254,7 @@ def run_one(model, clip: Clip, mode: str, config: BenchConfig) -> dict:  # model
         "fps": summary.fps,
         "dropped_frames": summary.dropped_frames,
         "uninspected_m": summary.uninspected_m,  # fabric the dropped frames cost (0: frames overlapped)
+        "looks_per_point": summary.looks_per_point,  # inspected frames that saw each point (--confirm K)
         "latency_ms": summary.latency_ms,
         "latency_hist_ms": summary.latency_hist_ms,
         "stages_ms": summary.stages_ms,
@@ -281,7 +291,7 @@ def run_bench(
     machine = machine_info(config.threads)
     runs = []
     for clip in clips:
-        warm_up(model, clip, config.warmup)
+        warm_up(model, clip, config.warmup, config.roi)
         for mode in config.modes:
             if progress is not None:
                 progress(f"{clip.size} {mode}")

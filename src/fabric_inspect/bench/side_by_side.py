@@ -32,7 +32,7 @@ def ours_offline(model, config) -> Callable[[Clip], dict]:  # model: OnnxModel, 
     from fabric_inspect.bench.measure import run_one, warm_up
 
     def run(clip: Clip) -> dict:
-        warm_up(model, clip, config.warmup)
+        warm_up(model, clip, config.warmup, config.roi)
         return run_one(model, clip, "offline", config)
 
     return run

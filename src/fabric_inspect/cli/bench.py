@@ -68,6 +68,12 @@ def bench(
         help="With --camera-codec mjpg: the JPEG quality the camera sends (1-100; 0 = the highest, up "
         "to 95, whose stream fits a USB 2.0 camera's 24.6 MB/s at --fps).",
     ),
+    roi: str | None = typer.Option(
+        None,
+        "--roi",
+        help="Fabric region x0,y0,x1,y1 in frame pixels that every run inspects, as `live --roi` "
+        "(default: whole frame); it must lie inside every --sizes frame.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic roll."),
     json_out: Path | None = JSON_OUT,
     plot_out: Path | None = PLOT_OUT,
@@ -78,10 +84,13 @@ def bench(
     from fabric_inspect.bench.measure import BenchConfig, run_bench
     from fabric_inspect.bench.peers import require_peers
     from fabric_inspect.bench.plot import plot_results
+    from fabric_inspect.cli.run import parse_roi
     from fabric_inspect.models.runtime import RuntimeConfig, load_model
 
     if synthetic == (input is not None):
         raise ConfigError("give exactly one of --input VIDEO or --synthetic")
+    if roi is not None and peers is not None:
+        raise ConfigError("--roi cannot be given with --peers: the peers inspect whole frames")
     for option, path in (("--json", json_out), ("--plot", plot_out)):
         if path is not None and path.is_dir():  # found now, not after minutes of benchmarking
             raise ConfigError(f"{option} {path} is a folder; give a file name")
@@ -94,6 +103,7 @@ def bench(
         seconds=seconds,
         camera_codec=camera_codec,
         jpeg_quality=jpeg_quality,
+        roi=parse_roi(roi),
         **({} if buffer is None else {"buffer": buffer}),
     )
     loaded = load_model(model, RuntimeConfig(threads=threads))
@@ -115,6 +125,8 @@ def bench(
         )
         peer_bench.add_peer_runs(result, peer_models, clips, config, loaded, _say)
     ours = [r for r in result["runs"] if not peer_bench.is_peer_run(r)]
+    if config.roi is not None:
+        typer.echo("fabric region (--roi) {},{},{},{} of each frame".format(*config.roi))
     for line in format_runs(ours) + peer_bench.format_side_by_side(result):
         typer.echo(line)
     if json_out is not None:
