@@ -146,6 +146,12 @@ def test_roll_calibration_sets_a_video_threshold_that_keeps_its_promise(tmp_path
         (["--synthetic", "--video", "{model}", "--out", "{tmp}/a.onnx"], "--video is for --roll"),
         (["--roll", "--synthetic", "--rolls", "0", "--out", "{tmp}/a.onnx"], "--rolls must be in 1..100"),
         (["--roll", "--synthetic", "--confirm", "3", "--out", "{tmp}/a.onnx"], "--confirm must be K/N"),
+        (["--roll", "--synthetic", "--roi", "1,2,3", "--out", "{tmp}/a.onnx"], "--roi must be four integers"),
+        (["--synthetic", "--roi", "0,0,64,64", "--out", "{tmp}/a.onnx"], "--roi is for --roll"),
+        (
+            ["--roll", "--synthetic", "--size", "160x120", "--roi", "0,0,160,200", "--out", "{tmp}/a.onnx"],
+            "--roi (0, 0, 160, 200) lies outside the 160x120 frame",
+        ),
     ],
 )
 def test_bad_roll_options_give_one_line_and_exit_2(setup, tmp_path, args, message):
@@ -180,3 +186,36 @@ def test_roll_calibration_on_a_recording_of_good_fabric(tmp_path):
     assert calibration["reached"] and 10 * calibration["reports"] / calibration["metres"] <= 10
     assert f"video threshold {info.roll_threshold:.4f}" in result.output
     assert info.threshold == load_model(model_path).info.threshold
+
+
+def test_roll_calibration_in_a_fabric_region_sets_the_threshold_that_region_needs(tmp_path):
+    """A band of the frame sees each point in fewer frames: calibrated with the band, the threshold is
+    the one the pipeline run with that band keeps its promise at, and the model records the band."""
+    from fabric_inspect.datasets.roll import RollConfig, write_roll_video
+    from fabric_inspect.inspect.motion import MotionConfig
+    from fabric_inspect.inspect.pipeline import PipelineConfig, run
+    from fabric_inspect.inspect.preprocess import PreprocessConfig
+    from fabric_inspect.inspect.sinks.bundle import SinkConfig
+    from fabric_inspect.inspect.sources import SourceConfig, open_source
+    from fabric_inspect.inspect.tracker import TrackerConfig
+
+    roll = RollConfig(seconds=20, fps=10, width=160, height=120, speed_m_per_min=2, px_per_mm=4, seed=51,
+                      defects_per_m=0)  # fmt: skip
+    video = tmp_path / "good-fabric.mp4"
+    write_roll_video(roll, video, progress=False)
+    out = tmp_path / "band.onnx"
+    args = ["calibrate", "--roll", "--video", str(video), "--px-per-mm", "4", "--roi", "0,24,160,96"]
+    result = runner.invoke(app, [*args, "--target-per-10m", "10", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "confirm 3/5, --roi 0,24,160,96:" in result.output
+    model = load_model(out)
+    calibration = model.info.metrics["roll_calibration"]
+    assert calibration["roi"] == [0, 24, 160, 96]
+    config = PipelineConfig(
+        preprocess=PreprocessConfig(roi=(0, 24, 160, 96)),
+        motion=MotionConfig(px_per_mm=4),
+        tracker=TrackerConfig(k=3, n=5, px_per_mm=4),
+    )
+    summary = run(open_source(SourceConfig(str(video))), model, config, SinkConfig())
+    assert summary.defects == calibration["reports"]
+    assert summary.looks_per_point == pytest.approx(72 / (2000 / 60 * 4 / 10), rel=0.1)  # 5.4 looks

@@ -82,6 +82,10 @@ def calibrate(
         typer.Option("--px-per-mm", help="--roll: image pixels per mm of fabric (synthetic: 4)."),
     ] = None,
     confirm: Annotated[str, typer.Option("--confirm", help="--roll: K/N, as `run` is given it.")] = "3/5",
+    roi: Annotated[
+        str | None,
+        typer.Option("--roi", help="--roll: fabric region x0,y0,x1,y1, as `run` or `live` is given it."),
+    ] = None,
     target_per_10m: Annotated[
         float, typer.Option("--target-per-10m", help="--roll: false reports allowed per 10 m.")
     ] = 0.5,
@@ -97,10 +101,12 @@ def calibrate(
             if synthetic
             else None
         )
-        _calibrate_roll(out, model, video, rolls_wanted, speed, px_per_mm, confirm, target_per_10m)
+        _calibrate_roll(out, model, video, rolls_wanted, speed, px_per_mm, confirm, target_per_10m, roi)
         return
     if video:
         raise ConfigError("--video is for --roll (the video threshold); give --roll too")
+    if roi is not None:
+        raise ConfigError("--roi is for --roll (the video threshold); the image threshold takes whole images")
     if (data is None) == (not synthetic):
         raise ConfigError("give exactly one of --data DIR or --synthetic")
     if not 0.0 < target_far < 1.0:
@@ -145,12 +151,14 @@ def _calibrate_roll(
     px_per_mm: float | None,
     confirm: str,
     target_per_10m: float,
+    roi: str | None = None,
 ) -> None:
     import tempfile
 
-    from fabric_inspect.cli.run import parse_confirm
+    from fabric_inspect.cli.run import parse_confirm, parse_roi
     from fabric_inspect.inspect.motion import MotionConfig
     from fabric_inspect.inspect.pipeline import PipelineConfig
+    from fabric_inspect.inspect.preprocess import PreprocessConfig, frame_geometry
     from fabric_inspect.inspect.tracker import TrackerConfig
     from fabric_inspect.models.runtime import load_model
     from fabric_inspect.training.roll_calibrate import calibrate_roll
@@ -165,6 +173,9 @@ def _calibrate_roll(
     if target_per_10m < 0:
         raise ConfigError(f"--target-per-10m must be >= 0, got {target_per_10m}")
     k, n = parse_confirm(confirm)
+    region = parse_roi(roi)  # a malformed --roi is refused before any roll is rendered
+    if synthetic is not None:
+        frame_geometry(PreprocessConfig(roi=region), synthetic.width, synthetic.height)
     onnx_model = load_model(model)
     with tempfile.TemporaryDirectory(prefix="fabric-roll-") as tmp:
         if synthetic is not None:
@@ -175,6 +186,7 @@ def _calibrate_roll(
             described, speed_hint = ", ".join(str(v) for v in videos), speed
             ppm = float(px_per_mm)  # type: ignore[arg-type]  (checked above: given with --video)
         config = PipelineConfig(
+            preprocess=PreprocessConfig(roi=region),  # as it will run: the looks per point decide the reports
             motion=MotionConfig(speed_m_per_min=speed_hint, px_per_mm=ppm),
             tracker=TrackerConfig(k=k, n=n, px_per_mm=ppm),
         )
@@ -184,7 +196,8 @@ def _calibrate_roll(
     verdict = "" if result.reached else f"; the target of {target_per_10m} per 10 m was NOT reached"
     typer.echo(
         f"{out}: video threshold {result.threshold:.4f} (image threshold {result.image_threshold:.4f}) on "
-        f"{chosen.metres:.1f} m of defect-free fabric ({described}), confirm {k}/{n}: "
+        f"{chosen.metres:.1f} m of defect-free fabric ({described}), confirm {k}/{n}"
+        f"{'' if roi is None else ', --roi ' + roi}: "
         f"{chosen.per_10m:.2f} false reports per 10 m{verdict}"
     )
 

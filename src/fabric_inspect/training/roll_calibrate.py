@@ -214,6 +214,7 @@ def calibrate_roll(
             "per_10m": round(chosen.per_10m, 3),
             "target_per_10m": target_per_10m,
             "confirm": f"{config.tracker.k}/{config.tracker.n}",
+            "roi": list(config.preprocess.roi) if config.preprocess.roi is not None else None,
             "reached": reached,
             "trials": [[round(t.threshold, 4), t.reports] for t in trials],
         }
