@@ -87,11 +87,11 @@ class Coverage:
 class LooksWatch:
     """Warns when the fabric crosses the inspected region in fewer inspected frames than `k`.
 
-    Over each `window` of inspected frames the travel per frame gives how many frames each point
-    stays in the region (its height over that travel). Below `k` a small defect cannot be seen the K
-    times `--confirm K/N` asks for, so it is never reported. `check` returns that figure when a
-    warning is due: at most one per `quiet` inspected frames. With k = 1 it never warns: a region that
-    is not crossed at least once leaves gaps, which `Coverage` counts.
+    Over the last `window` inspected frames (a sliding window) the travel per frame gives how many
+    frames each point stays in the region (its height over that travel). Below `k` a small defect
+    cannot be seen the K times `--confirm K/N` asks for, so it is never reported. `check` returns
+    that figure when a warning is due: at most one per `quiet` inspected frames. With k = 1 it never
+    warns: a region that is not crossed at least once leaves gaps, which `Coverage` counts.
     """
 
     def __init__(self, k: int, window: int = 30, quiet: int = 1800) -> None:

@@ -7,12 +7,12 @@ width is not a multiple of the model's stride (below); never per-pixel numpy wor
 
 Why the border: the network scores the fabric in cells of stride x stride pixels and was trained on
 crops whose sides are multiples of the stride. A frame 540 rows high leaves a last row of cells only
-half filled, the rest the convolutions' zero padding, which the network never saw in training and
+half filled, the rest the graph's black padding, which the network never saw in training and
 scores as a defect: on defect-free 1920x540 frames its map's maximum was 0.91 in that row against
-0.40 at 1920x536 or 1920x544, above the image threshold (0.935) at 542 rows. With the frame mirrored out
-to the next multiple (cv2.BORDER_REFLECT_101) the cells are full of fabric, the maximum is 0.40, and
-the map has the same number of rows and columns as before. A region (`--roi`), a `--scale` or a
-camera of any size then scores as a multiple of the stride does.
+about 0.4 at 1920x536 or 1920x544, and 0.99 at 542 rows, above the image threshold (0.935). With the
+frame mirrored out to the next multiple (cv2.BORDER_REFLECT_101) the cells are full of fabric, the
+maximum is about 0.4, and the map has the same number of rows and columns as before. A region
+(`--roi`), a `--scale` or a camera of any size then scores as a multiple of the stride does.
 """
 
 from __future__ import annotations
