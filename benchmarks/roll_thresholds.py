@@ -31,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from fabric_inspect.cli.run import parse_roi
 from fabric_inspect.datasets.roll import RollConfig, write_roll_video
 from fabric_inspect.inspect.motion import MotionConfig
 from fabric_inspect.inspect.pipeline import PipelineConfig, run
@@ -59,12 +60,9 @@ def rolls(camera: str, seeds: tuple[int, ...] | None = None) -> dict[str, RollCo
     return found | {"clean-12": RollConfig(seconds=30, seed=12, defects_per_m=0, **size)}
 
 
-def parse_roi(text: str) -> tuple[int, int, int, int] | None:
-    """`full` -> None (the whole frame); `x0,y0,x1,y1` -> the region, as `run --roi` takes it."""
-    if text == "full":
-        return None
-    x0, y0, x1, y1 = (int(v) for v in text.split(","))
-    return x0, y0, x1, y1
+def region(text: str) -> tuple[int, int, int, int] | None:
+    """`full` -> None (the whole frame); `x0,y0,x1,y1` -> the region, parsed as `run --roi` is."""
+    return None if text == "full" else parse_roi(text)
 
 
 def main() -> None:
@@ -76,7 +74,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--roi", action="append", default=None, help="x0,y0,x1,y1 or full (repeatable)")
     args = parser.parse_args()
-    rois = [parse_roi(text) for text in args.roi or ["full"]]
+    rois = [region(text) for text in args.roi or ["full"]]
     seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
     model = load_model(args.model)
     thresholds = [float(t) for t in args.thresholds.split(",")]

@@ -96,9 +96,10 @@ class LooksWatch:
 
     def __init__(self, k: int, window: int = 30, quiet: int = 1800) -> None:
         self.k = k
+        self.window = max(2, window)
         self.quiet = quiet
         self.warnings = 0
-        self._far: deque[float] = deque(maxlen=max(2, window))
+        self._far: deque[float] = deque(maxlen=self.window)
         self._frames = 0
         self._warned_at: int | None = None
 
@@ -107,7 +108,7 @@ class LooksWatch:
         over the window when a warning is due."""
         self._frames += 1
         self._far.append(far_px)
-        if self.k < 2 or len(self._far) < (self._far.maxlen or 2):
+        if self.k < 2 or len(self._far) < self.window:
             return None
         travel = (self._far[-1] - self._far[0]) / (len(self._far) - 1)
         looks = height_px / travel if travel > 0 else float("inf")

@@ -152,12 +152,12 @@ def pad_to_stride(frame: np.ndarray, stride: int) -> np.ndarray:
     """The frame, mirrored out at the bottom and right to the next multiple of ``stride`` in height
     and width (the frame itself when it already is one; the edge row or column repeated when the frame
     is too small to mirror)."""
-    import cv2
-
     height, width = frame.shape[:2]
     bottom, right = -height % stride, -width % stride
     if not (bottom or right):
         return frame
+    import cv2
+
     border = cv2.BORDER_REFLECT_101 if height > bottom and width > right else cv2.BORDER_REPLICATE
     return cv2.copyMakeBorder(frame, 0, bottom, 0, right, border)
 
